@@ -1,0 +1,96 @@
+"""Checks that any JSON-over-HTTP API of this suite can use: media type, charset, UTF-8, scalar typing."""
+
+from __future__ import annotations
+
+import warnings
+from email.message import Message
+from typing import Any
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+
+from . import RuleViolation, RuleWarning, rules
+
+
+def header(response: Response, name: str) -> str | None:
+    values = response.headers.get(name.lower())
+    return values[0] if values else None
+
+
+def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
+    """`application/json; charset=UTF-8;` -> ("application/json", {"charset": "utf-8"}); tolerant of a trailing ';'."""
+    message = Message()
+    message["content-type"] = value.strip().rstrip(";")
+    params = {key.lower(): val.lower() for key, val in message.get_params()[1:]}
+    return message.get_content_type(), params
+
+
+@schemathesis.check
+@rules("content-type-json", "charset-utf8")
+def json_utf8_content_type(ctx: CheckContext, response: Response, case: Case) -> None:
+    """Every answer, errors included, says `Content-Type: application/json; charset=utf-8`."""
+    value = header(response, "content-type")
+    if value is None:
+        raise RuleViolation("content-type-json", "Content-Type header missing",
+                            "The response has no Content-Type header; every answer must carry "
+                            "`Content-Type: application/json; charset=utf-8`.")
+    media_type, params = parse_media_type(value)
+    if media_type != "application/json":
+        raise RuleViolation("content-type-json", "Content-Type is not application/json",
+                            f"Got `Content-Type: {value}`; expected `application/json; charset=utf-8`.")
+    if params.get("charset") != "utf-8":
+        raise RuleViolation("charset-utf8", "Content-Type lacks charset=utf-8",
+                            f"Got `Content-Type: {value}`; the charset parameter must be utf-8 "
+                            "(`application/json; charset=utf-8`).")
+
+
+@schemathesis.check
+@rules("utf8-body")
+def utf8_body(ctx: CheckContext, response: Response, case: Case) -> None:
+    """The body is valid UTF-8 (Cyrillic as UTF-8 or \\u escapes, never a legacy code page)."""
+    try:
+        response.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        snippet = response.content[max(exc.start - 20, 0): exc.end + 20]
+        raise RuleViolation("utf8-body", "Body is not valid UTF-8",
+                            f"Byte {exc.start} ({response.content[exc.start]:#04x}) is not UTF-8: {snippet!r}. "
+                            "Encode the body as UTF-8 (Windows-1251 is a common cause).") from None
+
+
+def json_body(response: Response) -> Any:
+    """The decoded JSON body, or None when the body is empty or not JSON (other checks report that)."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def non_string_scalars(value: Any, path: str = "$") -> list[tuple[str, Any]]:
+    """Every scalar below `value` that is not a string, with its JSONPath."""
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in non_string_scalars(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [hit for index, item in enumerate(value) for hit in non_string_scalars(item, f"{path}[{index}]")]
+    return [] if isinstance(value, str) else [(path, value)]
+
+
+@schemathesis.check
+@rules("string-scalars")
+def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> None:
+    """Every elementary value at any depth of a JSON body is a string; a null only warns."""
+    body = json_body(response)
+    if body is None:
+        return
+    hits = non_string_scalars(body)
+    typed = [(path, value) for path, value in hits if value is not None]
+    nulls = [path for path, value in hits if value is None]
+    if nulls:
+        warnings.warn(RuleWarning("string-scalars", "null where a string is expected at " + ", ".join(nulls)),
+                      stacklevel=2)
+    if typed:
+        listing = ", ".join(f"{path} = {value!r} ({type(value).__name__})" for path, value in typed[:10])
+        raise RuleViolation("string-scalars", "Non-string scalar in the response body",
+                            f"Every elementary value must be a JSON string, even numbers and booleans "
+                            f"(write \"300\", not 300): {listing}.")

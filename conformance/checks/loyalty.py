@@ -1,0 +1,87 @@
+"""Checks specific to the Koshelek Loyalty Online API."""
+
+from __future__ import annotations
+
+import warnings
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+
+from . import RuleViolation, RuleWarning, rules
+from .common import header, parse_media_type
+
+
+@schemathesis.check
+@rules("error-is-json", "error-object", "error-code-string")
+def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> None:
+    """Every non-200 answer is the JSON object {"code": "...", "description": "..."}, both strings."""
+    if response.status_code == 200:
+        return
+    media_type, _ = parse_media_type(header(response, "content-type") or "")
+    try:
+        body = response.json()
+    except ValueError:
+        kind = "an HTML page" if b"<html" in response.content[:512].lower() else f"not JSON ({media_type or 'no type'})"
+        raise RuleViolation("error-is-json", "Error body is not JSON",
+                            f"The {response.status_code} answer is {kind}: {response.content[:120]!r}. "
+                            'An error must be the JSON object {"code": "...", "description": "..."}.') from None
+    if not isinstance(body, dict) or not {"code", "description"} <= body.keys():
+        raise RuleViolation("error-object", "Error body is not {code, description}",
+                            f"The {response.status_code} answer is {str(body)[:200]}; it must be a JSON object "
+                            'with string members "code" and "description".')
+    if not isinstance(body["code"], str):
+        raise RuleViolation("error-code-string", "Error code is not a JSON string",
+                            f'"code" is {body["code"]!r} ({type(body["code"]).__name__}); write it as a string, '
+                            f'e.g. "code": "{body["code"]}".')
+    if not isinstance(body["description"], str):
+        raise RuleViolation("error-object", "Error description is not a JSON string",
+                            f'"description" is {body["description"]!r}; it must be a string.')
+
+
+@schemathesis.check
+@rules("single-card")
+def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> None:
+    """A card search answers one `card` object at most, never an array or a list of cards."""
+    if case.operation.definition.raw.get("operationId") != "findCard" or response.status_code != 200:
+        return
+    if not response.content:
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        return  # not JSON: the schema check reports it
+    if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("card"), list)):
+        count = len(body) if isinstance(body, list) else len(body["card"])
+        raise RuleViolation("single-card", "More than one card returned",
+                            f"The search answered a list of {count} card(s); it must answer a single "
+                            '{"card": {...}} object (or 422 when the partner cannot choose).')
+
+
+def barcode_problem(number: str, kind: str) -> str | None:
+    """Why `number` is not a valid barcode of `kind`, or None when it is (or when the kind has no digit rule)."""
+    lengths = {"EAN_8": 8, "EAN_13": 13, "UPC_A": 12}
+    if kind not in lengths:
+        return None
+    if not number.isdigit() or len(number) != lengths[kind]:
+        return f"{kind} needs {lengths[kind]} digits, got {number!r}"
+    digits = [int(d) for d in number]
+    body, check = digits[:-1], digits[-1]
+    # Weights 3,1,3,... counted from the digit next to the check digit (EAN-8, EAN-13 and UPC-A alike).
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    expected = (10 - total % 10) % 10
+    return None if check == expected else f"{kind} {number} has check digit {check}, expected {expected}"
+
+
+@schemathesis.check
+@rules("barcode-consistency")
+def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Case) -> None:
+    """barcodeNumber fits barcodeType (length, check digit). The documents do not say so: a warning only."""
+    if response.status_code != 200 or not response.content:
+        return
+    try:
+        card = response.json().get("card")
+        number, kind = card["barcode"]["barcodeNumber"], card["barcode"]["barcodeType"]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return
+    if isinstance(number, str) and isinstance(kind, str) and (problem := barcode_problem(number, kind)):
+        warnings.warn(RuleWarning("barcode-consistency", problem), stacklevel=2)

@@ -1,0 +1,223 @@
+"""The `conformance` command: run a suite, serve a reference service. Thin: it builds a pytest run and maps
+its outcome to an exit code; what is tested lives in the suites and the plugin."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .profiles import PROFILES, get_profile
+from .target import ConfigurationError, Credentials, TargetConfig, validate_base_url
+from .transport import TransportFailure, probe
+
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TRANSPORT, EXIT_SUITE_BUG = 0, 1, 2, 3, 5
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run a conformance suite and write the reports")
+    run.add_argument("api", choices=sorted(PROFILES))
+    run.add_argument("--base-url", help="the service under test (default: start the embedded reference service)")
+    run.add_argument("--report-dir", default="reports", help="where to write the reports (default: reports)")
+    run.add_argument("--max-examples", type=int, default=25, help="generated examples per operation (default 25)")
+    run.add_argument("--seed", type=int, help="seed for reproducible generation (default: random, reported)")
+    run.add_argument("--api-version", help="the API version the service claims (default: the spec's)")
+    run.add_argument("--target-config", help="TOML file with your test identities (default: the reference data)")
+    run.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
+    run.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
+
+    serve = commands.add_parser("serve", help="run a reference service (a sandbox) on 127.0.0.1")
+    serve.add_argument("api", choices=sorted(PROFILES))
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--tls", action="store_true", help="serve HTTPS with a throw-away CA (its file is printed)")
+    serve.add_argument("--fault", action="append", default=[], help="turn on a faulty variant (repeatable)")
+    serve.add_argument("--list-faults", action="store_true", help="list the faulty variants and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # argparse itself exits 2 on a usage error
+    try:
+        if args.command == "run":
+            return command_run(args)
+        return command_serve(args)
+    except (UsageError, ConfigurationError) as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TransportFailure as exc:
+        print(f"conformance: target unreachable: {exc}", file=sys.stderr)
+        return EXIT_TRANSPORT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    if args.max_examples < 1:
+        raise UsageError("--max-examples must be at least 1")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.target_config:
+        TargetConfig.from_path(args.target_config)  # fail now, with the file's own error
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
+    profile = get_profile(args.api)
+    if args.api_version and args.api_version not in profile.api_versions:
+        raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
+    try:
+        Path(args.report_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create --report-dir {args.report_dir}: {exc.strerror}") from None
+
+
+def command_run(args: argparse.Namespace) -> int:
+    _check_run_options(args)
+    profile = get_profile(args.api)
+    if args.base_url:
+        base_url = validate_base_url(args.base_url)
+        credentials = Credentials.from_env(*profile.credential_env)
+        if credentials is None:
+            raise UsageError(f"set {profile.credential_env[0]} and {profile.credential_env[1]} "
+                             f"to the credentials Koshelek uses at {base_url}")
+        probe(base_url + profile.probe_path, auth=credentials.as_tuple(),
+              verify=args.ca_bundle or True, timeout=args.timeout)
+
+    report_dir = Path(args.report_dir)
+    paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ("html", "junit.xml", "json", "log")}
+    for path in paths.values():
+        path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
+    pytest_args = [
+        str(resources.files("conformance.suites").joinpath(profile.name)),
+        "-c", str(resources.files("conformance.suites").joinpath("pytest.ini")),
+        "--rootdir", str(resources.files("conformance.suites")),
+        "-p", "conformance.plugin",
+        "--conformance-api", profile.name,
+        "--conformance-max-examples", str(args.max_examples),
+        "--conformance-timeout", str(args.timeout),
+        "--conformance-verdict", str(paths["json"]),
+        "--html", str(paths["html"]), "--self-contained-html",
+        "--junitxml", str(paths["junit.xml"]),
+        "--tb=short", "-q",
+    ]
+    for option, value in (("--conformance-base-url", args.base_url), ("--conformance-seed", args.seed),
+                          ("--conformance-api-version", args.api_version),
+                          ("--conformance-target-config", args.target_config),
+                          ("--conformance-ca-bundle", args.ca_bundle)):
+        if value is not None:
+            pytest_args += [option, str(value)]
+    if args.seed is not None:
+        pytest_args += ["--hypothesis-seed", str(args.seed)]
+
+    started = time.perf_counter()
+    print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...")
+    exit_code = _run_pytest(pytest_args, paths["log"])
+    verdict = _read_verdict(paths["json"])
+    if verdict is None:
+        tail = paths["log"].read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        if exit_code == 4:  # pytest's usage error: the plugin refused the options
+            raise UsageError("; ".join(line.removeprefix("ERROR: ") for line in tail if line.strip()))
+        print(f"conformance: the suite did not finish (pytest exit {exit_code}); see {paths['log']}", file=sys.stderr)
+        return EXIT_SUITE_BUG
+    leaks = _scan_for_secrets(report_dir, profile.name, profile.credential_env)
+    _print_summary(verdict, paths, time.perf_counter() - started)
+    if leaks:
+        print(f"conformance: BUG: a credential appears in {', '.join(leaks)}; the reports were not masked. "
+              "Do not share them; please report this.", file=sys.stderr)
+        return EXIT_SUITE_BUG
+    if verdict["transport_errors"]:
+        return EXIT_TRANSPORT
+    return EXIT_PASS if verdict["verdict"] == "pass" else EXIT_FAIL
+
+
+def _run_pytest(pytest_args: list[str], log_path: Path) -> int:
+    """Run pytest in-process with its terminal output going to the log file, not the user's screen."""
+    import pytest
+
+    with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        return int(pytest.main(pytest_args))
+
+
+def _read_verdict(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _scan_for_secrets(report_dir: Path, api: str, env: tuple[str, str]) -> list[str]:
+    """Every artefact of the run is searched for the password (raw and in Basic form) before it is handed over."""
+    import base64
+
+    username, password = os.environ.get(env[0]), os.environ.get(env[1])
+    if not password:
+        return []  # the embedded reference used a random password that never left the process
+    needles = [password.encode(), base64.b64encode(f"{username}:{password}".encode())]
+    return [path.name for path in sorted(report_dir.glob(f"{api}.*"))
+            if any(needle in path.read_bytes() for needle in needles if len(needle) >= 3)]
+
+
+def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
+    counts = verdict["counts"]
+    print(f"conformance: verdict {verdict['verdict'].upper()} for {verdict['title']} {verdict['api_version']} "
+          f"at {verdict['target']['base_url']}")
+    print(f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
+          f"{counts['not-tested']} not tested; {verdict['generated_cases']} requests in {seconds:.1f} s; "
+          f"seed {verdict['seed']}")
+    for requirement in verdict["requirements"]:
+        if requirement["status"] in ("fail", "warn"):
+            failure = requirement["first_failure"] or {}
+            detail = failure.get("title") or "; ".join(requirement["warnings"]) or ""
+            print(f"  {requirement['status'].upper():4} {requirement['id']}: {requirement['rule']}")
+            if detail:
+                print(f"       {detail}")
+            if failure.get("exchange"):
+                print(f"       reproduce: {failure['exchange']['curl']}")
+    for error in verdict["transport_errors"][:3]:
+        print(f"  TRANSPORT {error}")
+    print(f"  reports: {paths['html']}, {paths['junit.xml']}, {paths['json']} (log: {paths['log']})")
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from conformance.fixtures.server import serve
+
+    profile = get_profile(args.api)
+    faults_module = __import__(f"conformance.fixtures.{profile.name}.faults", fromlist=["FAULTS"])
+    if args.list_faults:
+        for fault in faults_module.FAULTS.values():
+            print(f"{fault.name:28} breaks {fault.breaks}: {fault.summary}")
+        return EXIT_PASS
+    unknown = set(args.fault) - set(faults_module.FAULTS)
+    if unknown:
+        raise UsageError(f"unknown fault(s) {', '.join(sorted(unknown))}; see --list-faults")
+    credentials = Credentials.from_env(*profile.credential_env) or Credentials("koshelek", "sandbox")
+    server = serve(profile.reference_app(credentials.as_tuple(), tuple(args.fault)), port=args.port, tls=args.tls,
+                   quiet=False)
+    print(f"{profile.spec['info']['title']} reference service at {server.base_url}")
+    print(f"  Basic credentials: {credentials.username} / (the value of {profile.credential_env[1]}, "
+          f"or 'sandbox' when unset)")
+    if server.ca_bundle:
+        print(f"  CA certificate: {server.ca_bundle}")
+    if args.fault:
+        print(f"  faulty variant: {', '.join(args.fault)}")
+    print("  Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+    return EXIT_PASS

@@ -1,0 +1,137 @@
+"""One profile per API: its spec, credentials, default target config, reference service and checks.
+
+Adding an API means adding a profile (and its spec, checks, suite and reference service); the CLI,
+the pytest plugin and the report writer read everything they need from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import resources
+from typing import Any
+
+import yaml
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from .checks import common, loyalty
+from .requirements import Requirement, catalogue
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    spec_file: str
+    suite: str  # the package holding the pytest suite
+    credential_env: tuple[str, str]
+    target_config_resource: str  # inside conformance.fixtures
+    app_factory: str  # "module:function" building the reference WSGI app from (credentials, faults)
+    checks: tuple[Callable[..., Any], ...]
+    # Rule or check name -> the requirement ids it evidences. Schema failures are mapped by the spec itself.
+    rule_requirements: Mapping[str, tuple[str, ...]]
+    schemathesis_config: Mapping[str, Any] = field(default_factory=dict)
+    probe_path: str = "/"  # one authenticated GET here tells whether the target is reachable at all
+
+    @cached_property
+    def spec_bytes(self) -> bytes:
+        return resources.files("conformance.specs").joinpath(self.spec_file).read_bytes()
+
+    @cached_property
+    def spec(self) -> dict[str, Any]:
+        return yaml.safe_load(self.spec_bytes)
+
+    @property
+    def spec_sha256(self) -> str:
+        return hashlib.sha256(self.spec_bytes).hexdigest()
+
+    @property
+    def spec_version(self) -> str:
+        return str(self.spec["info"]["version"])
+
+    @property
+    def api_versions(self) -> list[str]:
+        return list(self.spec["info"].get("x-api-versions", [self.spec_version]))
+
+    @property
+    def requirements(self) -> dict[str, Requirement]:
+        return catalogue(self.spec)
+
+    @property
+    def decisions(self) -> list[dict[str, str]]:
+        return list(self.spec.get("x-decisions", []))
+
+    def default_target_config(self) -> str:
+        return resources.files("conformance.fixtures").joinpath(self.target_config_resource).read_text("utf-8")
+
+    def reference_app(self, credentials: tuple[str, str], faults: tuple[str, ...] = ()) -> Any:
+        module_name, _, function = self.app_factory.partition(":")
+        module = __import__(module_name, fromlist=[function])
+        return getattr(module, function)(credentials, faults=faults)
+
+
+LOYALTY = Profile(
+    name="loyalty",
+    spec_file="loyalty-online-api.yaml",
+    suite="conformance.suites.loyalty",
+    probe_path="/v1/card",
+    credential_env=("CONFORMANCE_USERNAME", "CONFORMANCE_PASSWORD"),
+    target_config_resource="loyalty/target.toml",
+    app_factory="conformance.fixtures.loyalty.app:create_app",
+    checks=(
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        negative_data_rejection,
+        positive_data_acceptance,
+        common.json_utf8_content_type,
+        common.utf8_body,
+        common.scalars_are_strings,
+        loyalty.loyalty_error_object,
+        loyalty.at_most_one_card,
+        loyalty.barcode_consistent_with_type,
+    ),
+    rule_requirements={
+        "not_a_server_error": ("R-LOY-07",),
+        "status_code_conformance": ("R-LOY-07",),
+        "content_type_conformance": ("R-LOY-04",),
+        "negative_data_rejection": ("R-LOY-31",),
+        "positive_data_acceptance": ("R-LOY-02",),
+        "content-type-json": ("R-LOY-04",),
+        "charset-utf8": ("R-LOY-04",),
+        "utf8-body": ("R-LOY-05",),
+        "string-scalars": ("R-LOY-10",),
+        "error-is-json": ("R-LOY-32",),
+        "error-object": ("R-LOY-08",),
+        "error-code-string": ("R-LOY-09",),
+        "single-card": ("R-LOY-19",),
+        "barcode-consistency": ("R-LOY-22",),
+    },
+    schemathesis_config={
+        # Only 200 and 422 exist (R-LOY-07): a schema-violating request must get 422, a valid one 200 or 422.
+        "checks": {
+            "negative_data_rejection": {"expected-statuses": ["422"]},
+            "positive_data_acceptance": {"expected-statuses": ["200", "422"]},
+        },
+        # Koshelek only sends the documented methods; probing TRACE or DELETE tests nothing documented.
+        "phases": {"coverage": {"unexpected-methods": []}},
+    },
+)
+
+PROFILES: dict[str, Profile] = {profile.name: profile for profile in (LOYALTY,)}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown API {name!r}; known: {', '.join(PROFILES)}") from None

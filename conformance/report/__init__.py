@@ -1,0 +1,1 @@
+"""Writers of the run's artefacts: the exchange records, the verdict JSON and the HTML report's extras."""

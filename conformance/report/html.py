@@ -1,0 +1,60 @@
+"""The summary that opens the HTML report: verdict, run facts, the requirement matrix, the spec's decisions."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "not-tested": "#6e7781"}
+
+
+def _badge(status: str) -> str:
+    colour = COLOURS.get(status, "#6e7781")
+    return f'<b style="color:{colour}">{escape(status.upper())}</b>'
+
+
+def _failure_cell(requirement: dict[str, Any]) -> str:
+    failure = requirement.get("first_failure")
+    if not failure:
+        return "; ".join(escape(w) for w in requirement.get("warnings", []))
+    text = f"{escape(failure.get('title', ''))}"
+    if requirement.get("failure_count", 0) > 1:
+        text += f" <i>({requirement['failure_count']} failures)</i>"
+    exchange = failure.get("exchange")
+    if exchange:
+        text += f'<pre style="white-space:pre-wrap;font-size:11px">{escape(exchange["curl"])}</pre>'
+    return text
+
+
+def summary_html(verdict: dict[str, Any]) -> str:
+    facts = [
+        ("Verdict", _badge(verdict["verdict"]) + (" — " + escape("; ".join(verdict["reasons"])) if verdict["reasons"] else "")),
+        ("Target", escape(verdict["target"]["base_url"]) + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else "")),
+        ("API version claimed", escape(verdict["api_version"])),
+        ("Spec", f'{escape(verdict["spec"]["file"])} v{escape(verdict["spec"]["version"])}, sha256 <code>{verdict["spec"]["sha256"]}</code>'),
+        ("Suite version", escape(verdict["suite_version"])),
+        ("Seed", f'{verdict["seed"]} (rerun with <code>--seed {verdict["seed"]}</code>)'),
+        ("Duration", f'{verdict["duration_seconds"]} s, {verdict["generated_cases"]} requests'),
+        ("Auth failures answered with", escape(", ".join(f"{k}: {v}" for k, v in verdict["auth_failure_statuses"].items()) or "-")),
+    ]
+    rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    matrix = "".join(
+        f"<tr><td>{escape(r['id'])}</td><td>{escape(r['rule'])}</td><td>{escape(r['level'])}</td>"
+        f"<td>{_badge(r['status'])}</td><td style='font-size:11px'>{'<br>'.join(escape(t) for t in r['tests'][:6])}"
+        f"{'<br>…' if len(r['tests']) > 6 else ''}</td><td>{_failure_cell(r)}</td></tr>"
+        for r in verdict["requirements"]
+    )
+    counts = ", ".join(f"{n} {status}" for status, n in verdict["counts"].items())
+    decisions = "".join(
+        f"<li><b>{escape(d['ambiguity'])}</b>: {escape(d['choice'])}</li>" for d in verdict["decisions"]
+    )
+    not_run = "".join(f"<li>{escape(test)}: {escape(why)}</li>" for test, why in verdict["not_run"].items())
+    return (
+        f"<h2>Summary</h2><table>{rows}</table>"
+        f"<h2>Requirements ({counts})</h2>"
+        "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
+        "<tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Tests</th><th>First failure / warning</th></tr>"
+        f"{matrix}</table>"
+        + (f"<h2>Not run</h2><ul>{not_run}</ul>" if not_run else "")
+        + f"<h2>Choices made where the documents are ambiguous</h2><ul>{decisions}</ul>"
+    )

@@ -1,0 +1,69 @@
+"""The machine-readable verdict of a run (DIR/<api>.json): what was tested, against what, and how each rule fared."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..requirements import FAIL
+
+if TYPE_CHECKING:
+    from ..runtime import Run
+
+
+def build(run: Run) -> dict[str, Any]:
+    statuses = run.ledger.statuses()
+    requirements = []
+    for req_id, requirement in run.ledger.requirements.items():
+        evidence = run.ledger.evidence[req_id]
+        requirements.append({
+            "id": req_id,
+            "rule": requirement.rule,
+            "level": requirement.level,
+            "status": statuses[req_id],
+            "tests": sorted(evidence.tests),
+            "failing_tests": sorted({f["test"] for f in evidence.failures if f.get("test")}),
+            "failure_count": evidence.failure_count,
+            "first_failure": evidence.failures[0] if evidence.failures else None,
+            "warnings": [w["message"] for w in evidence.warnings][:5],
+        })
+    failed = [r["id"] for r in requirements if r["status"] == FAIL]
+    reasons = []
+    if failed:
+        reasons.append(f"requirements failed: {', '.join(failed)}")
+    if run.unattributed_failures:
+        reasons.append(f"tests failed outside any requirement: {', '.join(run.unattributed_failures)}")
+    if run.transport_errors:
+        reasons.append("transport failures during the run")
+    return {
+        "verdict": "fail" if reasons else "pass",
+        "reasons": reasons,
+        "api": run.profile.name,
+        "title": run.profile.spec["info"]["title"],
+        "target": {"base_url": run.target.base_url, "embedded_reference": run.target.embedded},
+        "api_version": run.target.api_version,
+        "spec": {"file": run.profile.spec_file, "version": run.profile.spec_version, "sha256": run.profile.spec_sha256},
+        "target_config": run.target.config.summary(),
+        "suite_version": __version__,
+        "seed": run.seed,
+        "max_examples": run.max_examples,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
+        "duration_seconds": round(time.time() - run.started, 3),
+        "generated_cases": run.cases,
+        "auth_failure_statuses": run.auth_statuses,
+        "not_run": run.skips,
+        "transport_errors": run.transport_errors,
+        "decisions": run.profile.decisions,
+        "counts": {status: sum(1 for r in requirements if r["status"] == status)
+                   for status in ("pass", "fail", "warn", "not-tested")},
+        "requirements": requirements,
+    }
+
+
+def write(verdict: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(verdict, ensure_ascii=False, indent=2), encoding="utf-8")

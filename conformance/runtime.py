@@ -1,0 +1,179 @@
+"""The state of one conformance run: profile, target, loaded schema, ledger. Built once by the pytest plugin.
+
+Suite modules read it at import time (`runtime.current()`), because schemathesis parametrizes tests
+when their module is imported, before any fixture exists.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import schemathesis
+from schemathesis.schemas import BaseSchema
+
+from .profiles import Profile, get_profile
+from .report.masking import Masker
+from .requirements import Ledger
+from .target import ConfigurationError, Credentials, Target, TargetConfig, validate_base_url
+
+_CURRENT: Run | None = None
+
+
+class TargetSession(requests.Session):
+    """A session whose `verify` wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment.
+
+    Plain requests lets those variables replace a session's CA bundle, which would make the embedded
+    reference (or a partner's `--ca-bundle`) fail TLS verification on machines that set them.
+    """
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        return super().merge_environment_settings(url, proxies, stream, self.verify if verify is None else verify, cert)
+
+
+@dataclass
+class Run:
+    profile: Profile
+    target: Target
+    seed: int
+    max_examples: int
+    schema: BaseSchema
+    ledger: Ledger
+    masker: Masker
+    server: Any = None  # the embedded reference server, when no --base-url was given
+    started: float = field(default_factory=time.time)
+    cases: int = 0
+    transport_errors: list[str] = field(default_factory=list)
+    unattributed_failures: list[str] = field(default_factory=list)  # failed tests naming no requirement
+    auth_statuses: dict[str, int] = field(default_factory=dict)  # probe -> status the target used
+    skips: dict[str, str] = field(default_factory=dict)  # test id -> why it did not run
+    current_test: str | None = None
+    last_exchange: dict[str, Any] | None = None
+    finished: dict[str, Any] | None = None  # the verdict, once the session ends
+
+    def session(self) -> requests.Session:
+        """A requests session for hand-written tests: verification, timeout and recording set up."""
+        session = TargetSession()
+        session.verify = self.target.verify
+        session.hooks["response"].append(self._on_response)
+        return session
+
+    def _on_response(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.note_exchange(response.request, response.status_code, dict(response.headers), response.content)
+
+    def note_exchange(self, request: Any, status: int, headers: dict[str, str], content: bytes) -> None:
+        from .report.exchange import record
+
+        self.cases += 1
+        self.last_exchange = record(
+            request, status, headers, content, self.masker,
+            ca_bundle=self.target.verify if isinstance(self.target.verify, str) else None,
+            env=self.profile.credential_env,
+        )
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def current() -> Run:
+    if _CURRENT is None:
+        raise RuntimeError("no conformance run is active: run the suite through `conformance run` "
+                           "or pytest with `-p conformance.plugin --conformance-api NAME`")
+    return _CURRENT
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def start(
+    api: str,
+    *,
+    base_url: str | None = None,
+    target_config: str | None = None,
+    api_version: str | None = None,
+    max_examples: int = 25,
+    seed: int | None = None,
+    ca_bundle: str | None = None,
+    timeout: float = 10.0,
+) -> Run:
+    """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
+    global _CURRENT
+    profile = get_profile(api)
+    config = TargetConfig.from_path(target_config) if target_config else TargetConfig.parse(
+        profile.default_target_config(), f"default ({profile.target_config_resource})")
+    version = api_version or profile.spec_version
+    if version not in profile.api_versions:
+        raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
+    credentials = Credentials.from_env(*profile.credential_env)
+    server = None
+    if base_url is None:
+        # The embedded reference gets the partner's credentials if set, else a fresh random password.
+        credentials = credentials or Credentials("koshelek", secrets.token_urlsafe(18))
+        from conformance.fixtures.server import serve
+
+        server = serve(profile.reference_app(credentials.as_tuple()), tls=True)
+        base_url, verify = server.base_url, server.ca_bundle
+    else:
+        base_url = validate_base_url(base_url)
+        if credentials is None:
+            raise ConfigurationError(
+                f"set {profile.credential_env[0]} and {profile.credential_env[1]} to the credentials of {base_url}")
+        verify = ca_bundle or True
+    target = Target(base_url, credentials, config, version, verify, embedded=server is not None, timeout=timeout)
+    seed = seed if seed is not None else random.randrange(2**31)
+    masker = Masker()
+    masker.add_basic(credentials.username, credentials.password)
+    schema = _load_schema(profile, target, seed, max_examples)
+    _CURRENT = Run(profile, target, seed, max_examples, schema, Ledger(profile.requirements), masker, server)
+    return _CURRENT
+
+
+def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int) -> BaseSchema:
+    operations = [
+        {"include-operation-id": op["operationId"], "generation": {"mode": "positive"}}
+        for op in _operations(profile.spec)
+        if op.get("x-positive-only")
+    ]
+    config = schemathesis.Config.from_dict({
+        **profile.schemathesis_config,
+        "seed": seed,
+        # Authentication is probed by the suite's own tests (A-4 accepts 401 or 422 there), so generated
+        # cases never drop or mangle the Authorization header.
+        "generation": {"max-examples": max_examples, "database": "none", "with-security-parameters": False},
+        "operations": operations,
+    })
+    schema = schemathesis.openapi.from_dict(profile.spec, config=config)
+    schema.config.update(
+        base_url=target.base_url,
+        basic_auth=target.credentials.as_tuple(),
+        tls_verify=target.verify,
+        request_timeout=target.timeout,
+    )
+    skipped = {
+        op["operationId"]
+        for op in _operations(profile.spec)
+        if ("x-since" in op and _version_key(op["x-since"]) > _version_key(target.api_version))
+        or (op.get("x-optional") and op["operationId"] not in target.config.optional_methods)
+    }
+    if skipped:
+        schema = schema.exclude(operation_id=sorted(skipped))
+    return schema
+
+
+def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return [op for item in spec["paths"].values() for method, op in item.items() if method in methods]
+
+
+def finish() -> None:
+    global _CURRENT
+    if _CURRENT is not None:
+        _CURRENT.stop()
+        _CURRENT = None

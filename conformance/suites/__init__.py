@@ -1,0 +1,1 @@
+"""The conformance suites, one package per API. They run under the conformance pytest plugin."""

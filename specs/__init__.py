@@ -1,0 +1,1 @@
+"""The OpenAPI documents, shipped in the wheel as conformance.specs (read with importlib.resources)."""
