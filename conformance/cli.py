@@ -92,10 +92,16 @@ def command_run(args: argparse.Namespace) -> int:
         base_url = validate_base_url(args.base_url)
         credentials = Credentials.from_env(*profile.credential_env)
         if credentials is None:
-            raise UsageError(f"set {profile.credential_env[0]} and {profile.credential_env[1]} "
-                             f"to the credentials Koshelek uses at {base_url}")
-        probe(base_url + profile.probe_path, auth=credentials.as_tuple(),
-              verify=args.ca_bundle or True, timeout=args.timeout)
+            raise UsageError(
+                f"set {profile.credential_env[0]} and {profile.credential_env[1]} "
+                f"to the credentials Koshelek uses at {base_url}"
+            )
+        probe(
+            base_url + profile.probe_path,
+            auth=credentials.as_tuple(),
+            verify=args.ca_bundle or True,
+            timeout=args.timeout,
+        )
 
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ("html", "junit.xml", "json", "log")}
@@ -103,21 +109,35 @@ def command_run(args: argparse.Namespace) -> int:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     pytest_args = [
         str(resources.files("conformance.suites").joinpath(profile.name)),
-        "-c", str(resources.files("conformance.suites").joinpath("pytest.ini")),
-        "--rootdir", str(resources.files("conformance.suites")),
-        "-p", "conformance.plugin",
-        "--conformance-api", profile.name,
-        "--conformance-max-examples", str(args.max_examples),
-        "--conformance-timeout", str(args.timeout),
-        "--conformance-verdict", str(paths["json"]),
-        "--html", str(paths["html"]), "--self-contained-html",
-        "--junitxml", str(paths["junit.xml"]),
-        "--tb=short", "-q",
+        "-c",
+        str(resources.files("conformance.suites").joinpath("pytest.ini")),
+        "--rootdir",
+        str(resources.files("conformance.suites")),
+        "-p",
+        "conformance.plugin",
+        "--conformance-api",
+        profile.name,
+        "--conformance-max-examples",
+        str(args.max_examples),
+        "--conformance-timeout",
+        str(args.timeout),
+        "--conformance-verdict",
+        str(paths["json"]),
+        "--html",
+        str(paths["html"]),
+        "--self-contained-html",
+        "--junitxml",
+        str(paths["junit.xml"]),
+        "--tb=short",
+        "-q",
     ]
-    for option, value in (("--conformance-base-url", args.base_url), ("--conformance-seed", args.seed),
-                          ("--conformance-api-version", args.api_version),
-                          ("--conformance-target-config", args.target_config),
-                          ("--conformance-ca-bundle", args.ca_bundle)):
+    for option, value in (
+        ("--conformance-base-url", args.base_url),
+        ("--conformance-seed", args.seed),
+        ("--conformance-api-version", args.api_version),
+        ("--conformance-target-config", args.target_config),
+        ("--conformance-ca-bundle", args.ca_bundle),
+    ):
         if value is not None:
             pytest_args += [option, str(value)]
     if args.seed is not None:
@@ -136,8 +156,11 @@ def command_run(args: argparse.Namespace) -> int:
     leaks = _scan_for_secrets(report_dir, profile.name, profile.credential_env)
     _print_summary(verdict, paths, time.perf_counter() - started)
     if leaks:
-        print(f"conformance: BUG: a credential appears in {', '.join(leaks)}; the reports were not masked. "
-              "Do not share them; please report this.", file=sys.stderr)
+        print(
+            f"conformance: BUG: a credential appears in {', '.join(leaks)}; the reports were not masked. "
+            "Do not share them; please report this.",
+            file=sys.stderr,
+        )
         return EXIT_SUITE_BUG
     if verdict["transport_errors"]:
         return EXIT_TRANSPORT
@@ -167,17 +190,24 @@ def _scan_for_secrets(report_dir: Path, api: str, env: tuple[str, str]) -> list[
     if not password:
         return []  # the embedded reference used a random password that never left the process
     needles = [password.encode(), base64.b64encode(f"{username}:{password}".encode())]
-    return [path.name for path in sorted(report_dir.glob(f"{api}.*"))
-            if any(needle in path.read_bytes() for needle in needles if len(needle) >= 3)]
+    return [
+        path.name
+        for path in sorted(report_dir.glob(f"{api}.*"))
+        if any(needle in path.read_bytes() for needle in needles if len(needle) >= 3)
+    ]
 
 
 def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
     counts = verdict["counts"]
-    print(f"conformance: verdict {verdict['verdict'].upper()} for {verdict['title']} {verdict['api_version']} "
-          f"at {verdict['target']['base_url']}")
-    print(f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
-          f"{counts['not-tested']} not tested; {verdict['generated_cases']} requests in {seconds:.1f} s; "
-          f"seed {verdict['seed']}")
+    print(
+        f"conformance: verdict {verdict['verdict'].upper()} for {verdict['title']} {verdict['api_version']} "
+        f"at {verdict['target']['base_url']}"
+    )
+    print(
+        f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
+        f"{counts['not-tested']} not tested; {verdict['generated_cases']} requests in {seconds:.1f} s; "
+        f"seed {verdict['seed']}"
+    )
     for requirement in verdict["requirements"]:
         if requirement["status"] in ("fail", "warn"):
             failure = requirement["first_failure"] or {}
@@ -205,11 +235,12 @@ def command_serve(args: argparse.Namespace) -> int:
     if unknown:
         raise UsageError(f"unknown fault(s) {', '.join(sorted(unknown))}; see --list-faults")
     credentials = Credentials.from_env(*profile.credential_env) or Credentials("koshelek", "sandbox")
-    server = serve(profile.reference_app(credentials.as_tuple(), tuple(args.fault)), port=args.port, tls=args.tls,
-                   quiet=False)
+    server = serve(profile.reference_app(credentials.as_tuple(), tuple(args.fault)), port=args.port, tls=args.tls)
     print(f"{profile.spec['info']['title']} reference service at {server.base_url}")
-    print(f"  Basic credentials: {credentials.username} / (the value of {profile.credential_env[1]}, "
-          f"or 'sandbox' when unset)")
+    print(
+        f"  Basic credentials: {credentials.username} / (the value of {profile.credential_env[1]}, "
+        f"or 'sandbox' when unset)"
+    )
     if server.ca_bundle:
         print(f"  CA certificate: {server.ca_bundle}")
     if args.fault:

@@ -168,21 +168,32 @@ def _marked_requirements(item: pytest.Item) -> tuple[str, ...]:
     return tuple(req for mark in item.iter_markers("requirement") for req in mark.args)
 
 
+class CheckFailures(AssertionError):
+    """Checks failed on answers a hand-written test received; they are already in the ledger."""
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     run = _active()
-    if run is not None:
-        run.current_test = item.nodeid
-        run.last_exchange = None
-        item.stash[_FAILURES_BEFORE] = _failure_total(run)
-    yield
+    if run is None:
+        yield
+        return
+    run.current_test = item.nodeid
+    run.last_exchange = None
+    run.deferred_check_failures = []
+    outcome = yield
+    if outcome.excinfo is None and run.deferred_check_failures:
+        first, count = run.deferred_check_failures[0], len(run.deferred_check_failures)
+        outcome.force_exception(CheckFailures(f"{count} answer(s) failed conformance checks; the first:\n{first}"))
 
 
-_FAILURES_BEFORE = pytest.StashKey[int]()
-
-
-def _failure_total(run: Run) -> int:
-    return sum(evidence.failure_count for evidence in run.ledger.evidence.values())
+def _only_check_failures(exc: BaseException) -> bool:
+    """True when every leaf of `exc` is a check failure (Hypothesis groups distinct failures together)."""
+    if isinstance(exc, (CheckFailures, Failure)):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_only_check_failures(inner) for inner in exc.exceptions)
+    return False
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -203,17 +214,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     transport = _transport_error(call.excinfo)
     if transport:
         run.transport_errors.append(f"{item.nodeid}: {transport}")
-    if report.passed:
+    # A test whose own assertions held is evidence for its requirements even when checks failed on the
+    # answers it saw (those failures are in the ledger already, under the checks' own requirements).
+    checks_only = call.excinfo is not None and _only_check_failures(call.excinfo.value)
+    if report.passed or checks_only:
         run.ledger.passed(marked, item.nodeid)
-    elif report.failed and not marked and _failure_total(run) == item.stash.get(_FAILURES_BEFORE, 0):
+    elif report.failed and not marked:
         run.unattributed_failures.append(item.nodeid)
-    elif report.failed and _failure_total(run) == item.stash.get(_FAILURES_BEFORE, 0):
-        # No check attributed this failure more precisely: it counts for the test's own requirements.
+    elif report.failed:
         message = run.masker.text(str(call.excinfo.value) if call.excinfo else report.longreprtext)
-        run.ledger.failed(marked, item.nodeid, {
-            "test": item.nodeid, "check": "test", "title": message.splitlines()[0][:200] if message else "failed",
-            "message": message[:2000], "exchange": run.last_exchange, "seed": run.seed,
-        })
+        run.ledger.failed(
+            marked,
+            item.nodeid,
+            {
+                "test": item.nodeid,
+                "check": "test",
+                "title": message.splitlines()[0][:200] if message else "failed",
+                "message": message[:2000],
+                "exchange": run.last_exchange,
+                "seed": run.seed,
+            },
+        )
     if report.failed:
         _attach_html_extras(item, report, run)
 
@@ -252,8 +273,9 @@ def _attach_html_extras(item: pytest.Item, report: pytest.TestReport, run: Run) 
     added = getattr(report, "extras", [])
     if exchange:
         added.append(extras.text(exchange["curl"], name="curl (reproduce)"))
-        added.append(extras.json({"request": exchange["request"], "response": exchange["response"]},
-                                 name="request and response"))
+        added.append(
+            extras.json({"request": exchange["request"], "response": exchange["response"]}, name="request and response")
+        )
     report.extras = added
 
 
@@ -263,9 +285,15 @@ def pytest_warning_recorded(warning_message: Any, when: str, nodeid: str, locati
     if run is None or not isinstance(warning, RuleWarning):
         return
     ids = run.profile.rule_requirements.get(warning.rule, ())
-    run.ledger.warned(ids, nodeid or run.current_test or "", {
-        "test": nodeid, "message": run.masker.text(warning.message), "exchange": run.last_exchange,
-    })
+    run.ledger.warned(
+        ids,
+        nodeid or run.current_test or "",
+        {
+            "test": nodeid,
+            "message": run.masker.text(warning.message),
+            "exchange": run.last_exchange,
+        },
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -52,6 +52,7 @@ class Run:
     auth_statuses: dict[str, int] = field(default_factory=dict)  # probe -> status the target used
     skips: dict[str, str] = field(default_factory=dict)  # test id -> why it did not run
     current_test: str | None = None
+    deferred_check_failures: list[str] = field(default_factory=list)  # of the running hand-written test
     last_exchange: dict[str, Any] | None = None
     finished: dict[str, Any] | None = None  # the verdict, once the session ends
 
@@ -70,7 +71,11 @@ class Run:
 
         self.cases += 1
         self.last_exchange = record(
-            request, status, headers, content, self.masker,
+            request,
+            status,
+            headers,
+            content,
+            self.masker,
             ca_bundle=self.target.verify if isinstance(self.target.verify, str) else None,
             env=self.profile.credential_env,
         )
@@ -83,8 +88,10 @@ class Run:
 
 def current() -> Run:
     if _CURRENT is None:
-        raise RuntimeError("no conformance run is active: run the suite through `conformance run` "
-                           "or pytest with `-p conformance.plugin --conformance-api NAME`")
+        raise RuntimeError(
+            "no conformance run is active: run the suite through `conformance run` "
+            "or pytest with `-p conformance.plugin --conformance-api NAME`"
+        )
     return _CURRENT
 
 
@@ -106,8 +113,11 @@ def start(
     """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
     global _CURRENT
     profile = get_profile(api)
-    config = TargetConfig.from_path(target_config) if target_config else TargetConfig.parse(
-        profile.default_target_config(), f"default ({profile.target_config_resource})")
+    config = (
+        TargetConfig.from_path(target_config)
+        if target_config
+        else TargetConfig.parse(profile.default_target_config(), f"default ({profile.target_config_resource})")
+    )
     version = api_version or profile.spec_version
     if version not in profile.api_versions:
         raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
@@ -124,7 +134,8 @@ def start(
         base_url = validate_base_url(base_url)
         if credentials is None:
             raise ConfigurationError(
-                f"set {profile.credential_env[0]} and {profile.credential_env[1]} to the credentials of {base_url}")
+                f"set {profile.credential_env[0]} and {profile.credential_env[1]} to the credentials of {base_url}"
+            )
         verify = ca_bundle or True
     target = Target(base_url, credentials, config, version, verify, embedded=server is not None, timeout=timeout)
     seed = seed if seed is not None else random.randrange(2**31)
@@ -141,14 +152,16 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
         for op in _operations(profile.spec)
         if op.get("x-positive-only")
     ]
-    config = schemathesis.Config.from_dict({
-        **profile.schemathesis_config,
-        "seed": seed,
-        # Authentication is probed by the suite's own tests (A-4 accepts 401 or 422 there), so generated
-        # cases never drop or mangle the Authorization header.
-        "generation": {"max-examples": max_examples, "database": "none", "with-security-parameters": False},
-        "operations": operations,
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            **profile.schemathesis_config,
+            "seed": seed,
+            # Authentication is probed by the suite's own tests (A-4 accepts 401 or 422 there), so generated
+            # cases never drop or mangle the Authorization header.
+            "generation": {"max-examples": max_examples, "database": "none", "with-security-parameters": False},
+            "operations": operations,
+        }
+    )
     schema = schemathesis.openapi.from_dict(profile.spec, config=config)
     schema.config.update(
         base_url=target.base_url,

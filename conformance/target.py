@@ -72,7 +72,11 @@ class TargetConfig:
         return self.identities.get(name)
 
     def summary(self) -> dict[str, Any]:
-        return {"source": self.source, "identities": sorted(self.identities), "optional_methods": list(self.optional_methods)}
+        return {
+            "source": self.source,
+            "identities": sorted(self.identities),
+            "optional_methods": list(self.optional_methods),
+        }
 
 
 def validate_base_url(url: str) -> str:
@@ -81,7 +85,9 @@ def validate_base_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(f"--base-url {url!r} is not an http(s) URL such as https://partner.example:8443")
     if parts.username or parts.password:
-        raise ConfigurationError("--base-url must not carry credentials; use CONFORMANCE_USERNAME / CONFORMANCE_PASSWORD")
+        raise ConfigurationError(
+            "--base-url must not carry credentials; use CONFORMANCE_USERNAME / CONFORMANCE_PASSWORD"
+        )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"--base-url {url!r} must not have a query or fragment")
     return url.rstrip("/")

@@ -13,8 +13,10 @@ def describe(exc: requests.RequestException, url: str) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         if "CERTIFICATE_VERIFY_FAILED" in text:
-            return (f"TLS failure at {url}: the certificate is not trusted ({_reason(text)}). "
-                    "Use a certificate from a public CA, or pass --ca-bundle FILE for a private CA.")
+            return (
+                f"TLS failure at {url}: the certificate is not trusted ({_reason(text)}). "
+                "Use a certificate from a public CA, or pass --ca-bundle FILE for a private CA."
+            )
         return f"TLS failure at {url}: {_reason(text)}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: {url} did not answer in time (raise --timeout if the service is just slow)"

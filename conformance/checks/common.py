@@ -31,17 +31,25 @@ def json_utf8_content_type(ctx: CheckContext, response: Response, case: Case) ->
     """Every answer, errors included, says `Content-Type: application/json; charset=utf-8`."""
     value = header(response, "content-type")
     if value is None:
-        raise RuleViolation("content-type-json", "Content-Type header missing",
-                            "The response has no Content-Type header; every answer must carry "
-                            "`Content-Type: application/json; charset=utf-8`.")
+        raise RuleViolation(
+            "content-type-json",
+            "Content-Type header missing",
+            "The response has no Content-Type header; every answer must carry "
+            "`Content-Type: application/json; charset=utf-8`.",
+        )
     media_type, params = parse_media_type(value)
     if media_type != "application/json":
-        raise RuleViolation("content-type-json", "Content-Type is not application/json",
-                            f"Got `Content-Type: {value}`; expected `application/json; charset=utf-8`.")
+        raise RuleViolation(
+            "content-type-json",
+            "Content-Type is not application/json",
+            f"Got `Content-Type: {value}`; expected `application/json; charset=utf-8`.",
+        )
     if params.get("charset") != "utf-8":
-        raise RuleViolation("charset-utf8", "Content-Type lacks charset=utf-8",
-                            f"Got `Content-Type: {value}`; the charset parameter must be utf-8 "
-                            "(`application/json; charset=utf-8`).")
+        raise RuleViolation(
+            "charset-utf8",
+            "Content-Type lacks charset=utf-8",
+            f"Got `Content-Type: {value}`; the charset parameter must be utf-8 (`application/json; charset=utf-8`).",
+        )
 
 
 @schemathesis.check
@@ -51,10 +59,13 @@ def utf8_body(ctx: CheckContext, response: Response, case: Case) -> None:
     try:
         response.content.decode("utf-8")
     except UnicodeDecodeError as exc:
-        snippet = response.content[max(exc.start - 20, 0): exc.end + 20]
-        raise RuleViolation("utf8-body", "Body is not valid UTF-8",
-                            f"Byte {exc.start} ({response.content[exc.start]:#04x}) is not UTF-8: {snippet!r}. "
-                            "Encode the body as UTF-8 (Windows-1251 is a common cause).") from None
+        snippet = response.content[max(exc.start - 20, 0) : exc.end + 20]
+        raise RuleViolation(
+            "utf8-body",
+            "Body is not valid UTF-8",
+            f"Byte {exc.start} ({response.content[exc.start]:#04x}) is not UTF-8: {snippet!r}. "
+            "Encode the body as UTF-8 (Windows-1251 is a common cause).",
+        ) from None
 
 
 def json_body(response: Response) -> Any:
@@ -87,10 +98,14 @@ def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> No
     typed = [(path, value) for path, value in hits if value is not None]
     nulls = [path for path, value in hits if value is None]
     if nulls:
-        warnings.warn(RuleWarning("string-scalars", "null where a string is expected at " + ", ".join(nulls)),
-                      stacklevel=2)
+        warnings.warn(
+            RuleWarning("string-scalars", "null where a string is expected at " + ", ".join(nulls)), stacklevel=2
+        )
     if typed:
         listing = ", ".join(f"{path} = {value!r} ({type(value).__name__})" for path, value in typed[:10])
-        raise RuleViolation("string-scalars", "Non-string scalar in the response body",
-                            f"Every elementary value must be a JSON string, even numbers and booleans "
-                            f"(write \"300\", not 300): {listing}.")
+        raise RuleViolation(
+            "string-scalars",
+            "Non-string scalar in the response body",
+            f"Every elementary value must be a JSON string, even numbers and booleans "
+            f'(write "300", not 300): {listing}.',
+        )

@@ -22,20 +22,32 @@ def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> N
         body = response.json()
     except ValueError:
         kind = "an HTML page" if b"<html" in response.content[:512].lower() else f"not JSON ({media_type or 'no type'})"
-        raise RuleViolation("error-is-json", "Error body is not JSON",
-                            f"The {response.status_code} answer is {kind}: {response.content[:120]!r}. "
-                            'An error must be the JSON object {"code": "...", "description": "..."}.') from None
+        raise RuleViolation(
+            "error-is-json",
+            "Error body is not JSON",
+            f"The {response.status_code} answer is {kind}: {response.content[:120]!r}. "
+            'An error must be the JSON object {"code": "...", "description": "..."}.',
+        ) from None
     if not isinstance(body, dict) or not {"code", "description"} <= body.keys():
-        raise RuleViolation("error-object", "Error body is not {code, description}",
-                            f"The {response.status_code} answer is {str(body)[:200]}; it must be a JSON object "
-                            'with string members "code" and "description".')
+        raise RuleViolation(
+            "error-object",
+            "Error body is not {code, description}",
+            f"The {response.status_code} answer is {str(body)[:200]}; it must be a JSON object "
+            'with string members "code" and "description".',
+        )
     if not isinstance(body["code"], str):
-        raise RuleViolation("error-code-string", "Error code is not a JSON string",
-                            f'"code" is {body["code"]!r} ({type(body["code"]).__name__}); write it as a string, '
-                            f'e.g. "code": "{body["code"]}".')
+        raise RuleViolation(
+            "error-code-string",
+            "Error code is not a JSON string",
+            f'"code" is {body["code"]!r} ({type(body["code"]).__name__}); write it as a string, '
+            f'e.g. "code": "{body["code"]}".',
+        )
     if not isinstance(body["description"], str):
-        raise RuleViolation("error-object", "Error description is not a JSON string",
-                            f'"description" is {body["description"]!r}; it must be a string.')
+        raise RuleViolation(
+            "error-object",
+            "Error description is not a JSON string",
+            f'"description" is {body["description"]!r}; it must be a string.',
+        )
 
 
 @schemathesis.check
@@ -52,9 +64,12 @@ def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> None:
         return  # not JSON: the schema check reports it
     if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("card"), list)):
         count = len(body) if isinstance(body, list) else len(body["card"])
-        raise RuleViolation("single-card", "More than one card returned",
-                            f"The search answered a list of {count} card(s); it must answer a single "
-                            '{"card": {...}} object (or 422 when the partner cannot choose).')
+        raise RuleViolation(
+            "single-card",
+            "More than one card returned",
+            f"The search answered a list of {count} card(s); it must answer a single "
+            '{"card": {...}} object (or 422 when the partner cannot choose).',
+        )
 
 
 def barcode_problem(number: str, kind: str) -> str | None:

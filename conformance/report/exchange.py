@@ -39,8 +39,13 @@ def curl_command(request: PreparedRequest, *, ca_bundle: str | None, env: tuple[
                 parts += ["-u", f"${env[0]}:${env[1]}"]
                 continue
             value = "***"
-        if name.lower() in {"content-length", "user-agent", "accept-encoding", "connection", "accept"} or \
-                name.lower().startswith("x-schemathesis"):
+        if name.lower() in {
+            "content-length",
+            "user-agent",
+            "accept-encoding",
+            "connection",
+            "accept",
+        } or name.lower().startswith("x-schemathesis"):
             continue
         parts += ["-H", f"{name}: {value}"]
     if request.body:

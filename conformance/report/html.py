@@ -26,22 +26,43 @@ def _failure_cell(requirement: dict[str, Any]) -> str:
     return text
 
 
+def _tests_cell(requirement: dict[str, Any]) -> str:
+    # Failing tests first: they are the ones a reader opens.
+    tests = requirement["failing_tests"] + [t for t in requirement["tests"] if t not in requirement["failing_tests"]]
+    shown = "<br>".join(escape(t) for t in tests[:3])
+    return shown + (f"<br><i>and {len(tests) - 3} more</i>" if len(tests) > 3 else "")
+
+
 def summary_html(verdict: dict[str, Any]) -> str:
     facts = [
-        ("Verdict", _badge(verdict["verdict"]) + (" — " + escape("; ".join(verdict["reasons"])) if verdict["reasons"] else "")),
-        ("Target", escape(verdict["target"]["base_url"]) + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else "")),
+        (
+            "Verdict",
+            _badge(verdict["verdict"]) + (" — " + escape("; ".join(verdict["reasons"])) if verdict["reasons"] else ""),
+        ),
+        (
+            "Target",
+            escape(verdict["target"]["base_url"])
+            + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else ""),
+        ),
         ("API version claimed", escape(verdict["api_version"])),
-        ("Spec", f'{escape(verdict["spec"]["file"])} v{escape(verdict["spec"]["version"])}, sha256 <code>{verdict["spec"]["sha256"]}</code>'),
+        (
+            "Spec",
+            f"{escape(verdict['spec']['file'])} v{escape(verdict['spec']['version'])}, "
+            f"sha256 <code>{verdict['spec']['sha256']}</code>",
+        ),
         ("Suite version", escape(verdict["suite_version"])),
-        ("Seed", f'{verdict["seed"]} (rerun with <code>--seed {verdict["seed"]}</code>)'),
-        ("Duration", f'{verdict["duration_seconds"]} s, {verdict["generated_cases"]} requests'),
-        ("Auth failures answered with", escape(", ".join(f"{k}: {v}" for k, v in verdict["auth_failure_statuses"].items()) or "-")),
+        ("Seed", f"{verdict['seed']} (rerun with <code>--seed {verdict['seed']}</code>)"),
+        ("Duration", f"{verdict['duration_seconds']} s, {verdict['generated_cases']} requests"),
+        (
+            "Auth failures answered with",
+            escape(", ".join(f"{k}: {v}" for k, v in verdict["auth_failure_statuses"].items()) or "-"),
+        ),
     ]
     rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in facts)
     matrix = "".join(
         f"<tr><td>{escape(r['id'])}</td><td>{escape(r['rule'])}</td><td>{escape(r['level'])}</td>"
-        f"<td>{_badge(r['status'])}</td><td style='font-size:11px'>{'<br>'.join(escape(t) for t in r['tests'][:6])}"
-        f"{'<br>…' if len(r['tests']) > 6 else ''}</td><td>{_failure_cell(r)}</td></tr>"
+        f"<td>{_badge(r['status'])}</td><td style='font-size:11px'>{_tests_cell(r)}</td>"
+        f"<td>{_failure_cell(r)}</td></tr>"
         for r in verdict["requirements"]
     )
     counts = ", ".join(f"{n} {status}" for status, n in verdict["counts"].items())
@@ -50,7 +71,7 @@ def summary_html(verdict: dict[str, Any]) -> str:
     )
     not_run = "".join(f"<li>{escape(test)}: {escape(why)}</li>" for test, why in verdict["not_run"].items())
     return (
-        f"<h2>Summary</h2><table>{rows}</table>"
+        f"<h2>Verdict</h2><table>{rows}</table>"
         f"<h2>Requirements ({counts})</h2>"
         "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
         "<tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Tests</th><th>First failure / warning</th></tr>"

@@ -19,17 +19,19 @@ def build(run: Run) -> dict[str, Any]:
     requirements = []
     for req_id, requirement in run.ledger.requirements.items():
         evidence = run.ledger.evidence[req_id]
-        requirements.append({
-            "id": req_id,
-            "rule": requirement.rule,
-            "level": requirement.level,
-            "status": statuses[req_id],
-            "tests": sorted(evidence.tests),
-            "failing_tests": sorted({f["test"] for f in evidence.failures if f.get("test")}),
-            "failure_count": evidence.failure_count,
-            "first_failure": evidence.failures[0] if evidence.failures else None,
-            "warnings": [w["message"] for w in evidence.warnings][:5],
-        })
+        requirements.append(
+            {
+                "id": req_id,
+                "rule": requirement.rule,
+                "level": requirement.level,
+                "status": statuses[req_id],
+                "tests": sorted(evidence.tests),
+                "failing_tests": sorted({f["test"] for f in evidence.failures if f.get("test")}),
+                "failure_count": evidence.failure_count,
+                "first_failure": evidence.failures[0] if evidence.failures else None,
+                "warnings": [w["message"] for w in evidence.warnings][:5],
+            }
+        )
     failed = [r["id"] for r in requirements if r["status"] == FAIL]
     reasons = []
     if failed:
@@ -57,8 +59,10 @@ def build(run: Run) -> dict[str, Any]:
         "not_run": run.skips,
         "transport_errors": run.transport_errors,
         "decisions": run.profile.decisions,
-        "counts": {status: sum(1 for r in requirements if r["status"] == status)
-                   for status in ("pass", "fail", "warn", "not-tested")},
+        "counts": {
+            status: sum(1 for r in requirements if r["status"] == status)
+            for status in ("pass", "fail", "warn", "not-tested")
+        },
         "requirements": requirements,
     }
 

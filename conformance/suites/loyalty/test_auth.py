@@ -42,9 +42,10 @@ def _example_request(operation_id: str) -> dict:
     identity = run.target.config.identity("with_card") or {}
     op = operation(run, operation_id)
     raw = op.definition.raw
-    request: dict = {"path": op.path, "method": op.method.upper(), "params": None, "json": None}
+    request: dict = {"path": op.path, "method": op.method.upper(), "params": None, "json": None, "path_parameters": {}}
     if "{cardNumber}" in op.path:
-        request["path"] = op.path.replace("{cardNumber}", identity.get("card_number", "0"))
+        request["path_parameters"] = {"cardNumber": identity.get("card_number", "0")}
+        request["path"] = op.path.format(**request["path_parameters"])
     if operation_id == "findCard":
         request["params"] = {"msisdn": identity.get("msisdn", "79000000000")}
     content = raw.get("requestBody", {}).get("content", {}).get("application/json", {})
@@ -59,8 +60,12 @@ def _example_request(operation_id: str) -> dict:
 def test_refused_without_valid_credentials(op, probe: str, anonymous_http: requests.Session) -> None:  # noqa: ANN001
     request = _example_request(op.definition.raw["operationId"])
     response = anonymous_http.request(
-        request["method"], run.target.base_url + request["path"], params=request["params"],
-        json=request["json"], headers=_probe_headers(probe), timeout=run.target.timeout,
+        request["method"],
+        run.target.base_url + request["path"],
+        params=request["params"],
+        json=request["json"],
+        headers=_probe_headers(probe),
+        timeout=run.target.timeout,
     )
     run.auth_statuses[probe] = response.status_code  # the report says whether 401 or 422 is used
     assert response.status_code != 200, (
@@ -76,5 +81,5 @@ def test_refused_without_valid_credentials(op, probe: str, anonymous_http: reque
         f"{op.label} answered {response.status_code} to {probe} credentials; the documented codes are 200 and "
         "422, and 401 is accepted for authentication failures (A-4)."
     )
-    case = make_case(op, query=request["params"], body=request["json"])
+    case = make_case(op, path_parameters=request["path_parameters"], query=request["params"], body=request["json"])
     case.validate_response(response, checks=ENVELOPE_CHECKS)

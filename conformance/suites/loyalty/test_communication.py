@@ -39,8 +39,13 @@ class CommunicationFlow(RuleBasedStateMachine):
 
     @rule(card=cards, allow=CHANNELS, deny=CHANNELS)
     def update(self, card: str, allow: list[str], deny: list[str]) -> None:
-        response = send(run, self.http, "updateCommunication",
-                        path_parameters={"cardNumber": card}, body={"allow": allow, "deny": deny})
+        response = send(
+            run,
+            self.http,
+            "updateCommunication",
+            path_parameters={"cardNumber": card},
+            body={"allow": allow, "deny": deny},
+        )
         assert response.status_code == 200, (
             f"card {card} was returned by GET /v1/card, so PUT /v1/card/{card}/communication must accept it; "
             f"got {response.status_code} {response.text[:200]!r}"
@@ -56,8 +61,11 @@ def test_found_card_accepts_communication_update(http: requests.Session) -> None
         pytest.skip("the target config has no [identities.with_card]")
     CommunicationFlow.http = http
     CommunicationFlow.TestCase.settings = settings(
-        max_examples=max(3, min(run.max_examples // 5, 10)), stateful_step_count=5, deadline=None,
-        database=None, suppress_health_check=list(HealthCheck),
+        max_examples=max(3, min(run.max_examples // 5, 10)),
+        stateful_step_count=5,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
     )
     CommunicationFlow.TestCase().runTest()
 
@@ -65,8 +73,9 @@ def test_found_card_accepts_communication_update(http: requests.Session) -> None
 @pytest.mark.requirement("R-LOY-24")
 def test_unknown_card_is_an_error(http: requests.Session) -> None:
     unknown = "000000000000000"  # partners' card numbers never look like this (leading zeros, 15 digits)
-    response = send(run, http, "updateCommunication",
-                    path_parameters={"cardNumber": unknown}, body={"allow": ["sms"], "deny": []})
+    response = send(
+        run, http, "updateCommunication", path_parameters={"cardNumber": unknown}, body={"allow": ["sms"], "deny": []}
+    )
     assert response.status_code == 422, (
         f"PUT /v1/card/{unknown}/communication for a card that does not exist answered {response.status_code}; "
         "it must be an error (422 with the error object, A-17)"

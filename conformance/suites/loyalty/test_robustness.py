@@ -26,9 +26,16 @@ def test_malformed_json_body_is_a_422(operation_id: str, raw: bytes, http: reque
 
 
 @pytest.mark.requirement("R-LOY-31")
-@pytest.mark.parametrize("query", [{"msisdn": "+79216668899"}, {"msisdn": "7921666889912345"},
-                                   {"birthDate": "01.01.1990"}, {"birthDate": "1990-02-30"}],
-                         ids=["msisdn-plus", "msisdn-too-long", "date-dotted", "date-impossible"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"msisdn": "+79216668899"},
+        {"msisdn": "7921666889912345"},
+        {"birthDate": "01.01.1990"},
+        {"birthDate": "1990-02-30"},
+    ],
+    ids=["msisdn-plus", "msisdn-too-long", "date-dotted", "date-impossible"],
+)
 def test_malformed_search_value_is_a_422(query: dict[str, str], http: requests.Session) -> None:
     response = send(run, http, "findCard", query=query)
     assert response.status_code == 422, (

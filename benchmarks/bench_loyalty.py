@@ -1,0 +1,106 @@
+"""Wall time of a full `conformance run loyalty` against bare schemathesis (`st run`) on the same spec and server.
+
+Both tools hit one reference Loyalty service (HTTPS on 127.0.0.1, cheroot), with the same example budget and
+seed, each run in a fresh interpreter as a user would start it. Prints the median of --repeat runs and the
+ratio conformance / schemathesis. Bare schemathesis runs only its default checks on the generated cases; the
+suite adds its own checks, the hand-written probes (auth, search semantics, stateful flow) and three reports.
+
+    python benchmarks/bench_loyalty.py [--max-examples 25] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+from conformance.fixtures.server import serve
+
+from conformance.profiles import get_profile
+
+USER, PASSWORD = "bench", "bench-password"
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    return time.perf_counter() - started, done.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=25)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    profile = get_profile("loyalty")
+    spec = str(resources.files("conformance.specs").joinpath(profile.spec_file))
+    env = {**os.environ, "CONFORMANCE_USERNAME": USER, "CONFORMANCE_PASSWORD": PASSWORD}
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    with serve(profile.reference_app((USER, PASSWORD))) as server:
+        commands = {
+            "conformance run loyalty": [
+                sys.executable,
+                "-m",
+                "conformance",
+                "run",
+                "loyalty",
+                "--base-url",
+                server.base_url,
+                "--ca-bundle",
+                server.ca_bundle,
+                "--max-examples",
+                str(args.max_examples),
+                "--seed",
+                str(args.seed),
+                "--report-dir",
+                str(work / "conformance"),
+            ],
+            "st run (bare schemathesis)": [
+                st,
+                "run",
+                spec,
+                "--url",
+                server.base_url,
+                "--auth",
+                f"{USER}:{PASSWORD}",
+                "--tls-verify",
+                server.ca_bundle,
+                "--max-examples",
+                str(args.max_examples),
+                "--seed",
+                str(args.seed),
+                "--report-dir",
+                str(work / "st"),
+            ],
+        }
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, command in commands.items():  # interleaved, so drift hits both alike
+                seconds, code = timed(command, env)
+                times[name].append(seconds)
+                if name.startswith("conformance") and code != 0:
+                    sys.exit(f"{name} exited {code}: the reference service should pass")
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    print(
+        f"reference Loyalty service, HTTPS on 127.0.0.1, --max-examples {args.max_examples}, seed {args.seed}, "
+        f"median of {args.repeat}"
+    )
+    for name, value in medians.items():
+        print(f"  {name:30} {value:6.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[name])})")
+    suite, bare = medians["conformance run loyalty"], medians["st run (bare schemathesis)"]
+    print(f"  ratio conformance / st run:    {suite / bare:6.2f}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Shared helpers of the project's own tests: start a reference (or faulty) service, run the CLI against it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conformance.fixtures.server import RunningServer, serve
+
+from conformance.profiles import get_profile
+
+USERNAME, PASSWORD = "koshelek-test", "Pa55-w0rd-never-in-reports"
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    report_dir: Path
+
+    def verdict(self, api: str = "loyalty") -> dict[str, Any]:
+        return json.loads((self.report_dir / f"{api}.json").read_text(encoding="utf-8"))
+
+    def status_of(self, requirement: str, api: str = "loyalty") -> str:
+        return next(r["status"] for r in self.verdict(api)["requirements"] if r["id"] == requirement)
+
+
+def run_cli(args: list[str], report_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
+    """Run `conformance ARGS` in a fresh interpreter, as a user would."""
+    full_env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **(env or {})}
+    full_env = {key: value for key, value in full_env.items() if value is not None}
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", *args, "--report-dir", str(report_dir)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr, report_dir)
+
+
+def start_service(api: str, faults: tuple[str, ...] = (), *, tls: bool = True) -> RunningServer:
+    app = get_profile(api).reference_app((USERNAME, PASSWORD), faults)
+    return serve(app, tls=tls)
+
+
+@pytest.fixture
+def loyalty_service() -> Iterator[RunningServer]:
+    with start_service("loyalty") as server:
+        yield server

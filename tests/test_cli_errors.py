@@ -1,0 +1,133 @@
+"""Bad input gets a clear one-line error and a distinct exit code, never a traceback."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import run_cli, start_service
+
+EXIT_USAGE, EXIT_TRANSPORT = 2, 3
+
+
+def assert_clean(result) -> None:
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers: the shape of a hung service."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    for conn in accepted:
+        conn.close()
+
+
+def test_connection_refused_is_a_transport_failure(tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", "--base-url", f"https://127.0.0.1:{free_port()}"], tmp_path)
+    assert result.exit_code == EXIT_TRANSPORT
+    assert "connection refused" in result.stderr
+    assert_clean(result)
+
+
+def test_unknown_host_is_a_transport_failure(tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", "--base-url", "https://no-such-host.invalid"], tmp_path)
+    assert result.exit_code == EXIT_TRANSPORT
+    assert "unknown host" in result.stderr or "connection failure" in result.stderr
+    assert_clean(result)
+
+
+def test_timeout_is_a_transport_failure(tmp_path: Path, silent_server: str) -> None:
+    result = run_cli(["run", "loyalty", "--base-url", silent_server, "--timeout", "0.5"], tmp_path)
+    assert result.exit_code == EXIT_TRANSPORT
+    assert "timeout" in result.stderr
+    assert_clean(result)
+
+
+def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
+    with start_service("loyalty") as server:  # its CA is not passed with --ca-bundle
+        result = run_cli(["run", "loyalty", "--base-url", server.base_url], tmp_path)
+    assert result.exit_code == EXIT_TRANSPORT
+    assert "TLS failure" in result.stderr and "--ca-bundle" in result.stderr
+    assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://partner.example",
+        "partner.example:8443",
+        "https://user:pw@partner.example",
+        "https://partner.example/?x=1",
+    ],
+)
+def test_wrong_url_is_a_usage_error(url: str, tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", "--base-url", url], tmp_path)
+    assert result.exit_code == EXIT_USAGE
+    assert "--base-url" in result.stderr
+    assert "pw@" not in result.stderr + result.stdout
+    assert_clean(result)
+
+
+def test_missing_credentials_for_a_partner_target_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(
+        ["run", "loyalty", "--base-url", "https://partner.example"],
+        tmp_path,
+        env={"CONFORMANCE_USERNAME": None, "CONFORMANCE_PASSWORD": None},
+    )
+    assert result.exit_code == EXIT_USAGE
+    assert "CONFORMANCE_USERNAME" in result.stderr
+    assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--max-examples", "0"], "--max-examples"),
+        (["--api-version", "9.9.9"], "--api-version"),
+        (["--target-config", "/no/such/file.toml"], "cannot read target config"),
+        (["--ca-bundle", "/no/such/ca.pem"], "--ca-bundle"),
+    ],
+)
+def test_bad_options_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", *args], tmp_path)
+    assert result.exit_code == EXIT_USAGE
+    assert message in result.stderr
+    assert_clean(result)
+
+
+def test_invalid_target_config_is_a_usage_error(tmp_path: Path) -> None:
+    config = tmp_path / "target.toml"
+    config.write_text("identities = [not toml", encoding="utf-8")
+    result = run_cli(["run", "loyalty", "--target-config", str(config)], tmp_path)
+    assert result.exit_code == EXIT_USAGE
+    assert "not valid TOML" in result.stderr
+    assert_clean(result)
+
+
+def test_unknown_api_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(["run", "no-such-api"], tmp_path)
+    assert result.exit_code == EXIT_USAGE
+    assert_clean(result)

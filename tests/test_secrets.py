@@ -1,0 +1,68 @@
+"""Credentials never reach a report, a log or the terminal; the run's own scan catches one that would."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, USERNAME, run_cli, start_service
+
+from conformance.cli import _scan_for_secrets
+from conformance.report.masking import MASK, Masker
+
+BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("faults", [(), ("html-errors", "no-auth", "numeric-error-code")], ids=["reference", "faulty"])
+def test_no_artefact_holds_the_password(faults: tuple[str, ...], tmp_path: Path) -> None:
+    with start_service("loyalty", faults) as server:
+        result = run_cli(
+            [
+                "run",
+                "loyalty",
+                "--base-url",
+                server.base_url,
+                "--ca-bundle",
+                server.ca_bundle,
+                "--max-examples",
+                "5",
+                "--seed",
+                "7",
+            ],
+            tmp_path,
+        )
+    assert result.exit_code == (0 if not faults else 1), result.stdout + result.stderr
+    artefacts = sorted(tmp_path.glob("loyalty.*"))
+    assert {p.suffix for p in artefacts} >= {".html", ".xml", ".json", ".log"}
+    for path in artefacts:
+        content = path.read_bytes()
+        assert PASSWORD.encode() not in content, f"password leaked into {path.name}"
+        assert BASIC.encode() not in content, f"Basic credentials leaked into {path.name}"
+    for stream in (result.stdout, result.stderr):
+        assert PASSWORD not in stream and BASIC not in stream
+    if faults:  # failures carry a reproducible curl that reads the credentials from the environment
+        assert "$CONFORMANCE_USERNAME:$CONFORMANCE_PASSWORD" in (tmp_path / "loyalty.html").read_text("utf-8")
+
+
+def test_leak_scan_finds_a_planted_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFORMANCE_USERNAME", USERNAME)
+    monkeypatch.setenv("CONFORMANCE_PASSWORD", PASSWORD)
+    (tmp_path / "loyalty.json").write_text('{"clean": true}', encoding="utf-8")
+    (tmp_path / "loyalty.html").write_text(f"<pre>Authorization: Basic {BASIC}</pre>", encoding="utf-8")
+    (tmp_path / "loyalty.log").write_text(f"password={PASSWORD}", encoding="utf-8")
+    leaks = _scan_for_secrets(tmp_path, "loyalty", ("CONFORMANCE_USERNAME", "CONFORMANCE_PASSWORD"))
+    assert leaks == ["loyalty.html", "loyalty.log"]
+
+
+def test_masker_hides_raw_basic_and_percent_encoded_forms() -> None:
+    masker = Masker()
+    masker.add_basic("user", "s3cr et/+")
+    text = masker.text(f"pw=s3cr et/+ basic={base64.b64encode(b'user:s3cr et/+').decode()} q=s3cr%20et%2F%2B")
+    assert "s3cr" not in text
+    assert text.count(MASK) == 3
+    assert masker.headers({"Authorization": "Basic abc", "X-Other": "s3cr et/+"}) == {
+        "Authorization": MASK,
+        "X-Other": MASK,
+    }
