@@ -65,6 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_TRANSPORT
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a bug in the suite: say so in one line, keep the traceback in a file
+        import tempfile
+        import traceback
+
+        with tempfile.NamedTemporaryFile("w", prefix="conformance-crash-", suffix=".txt", delete=False) as crash:
+            traceback.print_exc(file=crash)
+        print(f"conformance: internal error ({type(exc).__name__}); details in {crash.name}", file=sys.stderr)
+        return EXIT_SUITE_BUG
 
 
 def _check_run_options(args: argparse.Namespace) -> None:
@@ -108,7 +116,7 @@ def command_run(args: argparse.Namespace) -> int:
     for path in paths.values():
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     pytest_args = [
-        str(resources.files("conformance.suites").joinpath(profile.name)),
+        str(resources.files(profile.suite)),
         "-c",
         str(resources.files("conformance.suites").joinpath("pytest.ini")),
         "--rootdir",

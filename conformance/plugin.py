@@ -44,6 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the requirement ids (x-requirements) a test checks")
+    config.addinivalue_line("markers", "run_last: runs after every other test (it leaves the target changed)")
     api = config.getoption("conformance_api", None)
     if not api:
         return
@@ -65,6 +66,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     runtime.finish()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
 
 
 def _active() -> Run | None:
@@ -145,6 +151,8 @@ def _requirements_of(run: Run, check: str, failure: Failure | None, case: Any, r
         return response_requirements(spec, operation, status)
     if isinstance(failure, RuleViolation):
         return run.profile.rule_requirements.get(failure.rule, ())
+    if check in operation.get("x-check-requirements", {}):  # the spec may say it per operation
+        return tuple(operation["x-check-requirements"][check])
     check_func = next((c for c in run.profile.checks if c.__name__ == check), None)
     rule_names = getattr(check_func, "rules", (check,))
     return tuple(dict.fromkeys(i for rule in rule_names for i in run.profile.rule_requirements.get(rule, ())))

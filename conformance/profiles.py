@@ -23,8 +23,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .checks import common, loyalty
+from .checks import common, loyalty, push
+from .embedded import Embedded, start_push_sandbox, start_reference
 from .requirements import Requirement, catalogue
+from .target import Credentials
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class Profile:
     rule_requirements: Mapping[str, tuple[str, ...]]
     schemathesis_config: Mapping[str, Any] = field(default_factory=dict)
     probe_path: str = "/"  # one authenticated GET here tells whether the target is reachable at all
+    # Starts the embedded default target (the reference service and whatever it needs around it).
+    embedded_starter: Callable[[Profile, Credentials], Embedded] = start_reference
+    # Spec paths a target may place elsewhere: spec path -> the target config key that moves it.
+    path_settings: Mapping[str, str] = field(default_factory=dict)
+    # Rules of another spec that this API's target must also meet: (spec file, ids).
+    borrowed_requirements: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    operations_not_generated: tuple[str, ...] = ()  # operation ids the contract tests leave to dedicated tests
 
     @cached_property
     def spec_bytes(self) -> bytes:
@@ -63,7 +72,11 @@ class Profile:
 
     @property
     def requirements(self) -> dict[str, Requirement]:
-        return catalogue(self.spec)
+        requirements = catalogue(self.spec)
+        for spec_file, ids in self.borrowed_requirements:
+            other = catalogue(yaml.safe_load(resources.files("conformance.specs").joinpath(spec_file).read_bytes()))
+            requirements.update({req_id: other[req_id] for req_id in ids})
+        return requirements
 
     @property
     def decisions(self) -> list[dict[str, str]]:
@@ -71,6 +84,9 @@ class Profile:
 
     def default_target_config(self) -> str:
         return resources.files("conformance.fixtures").joinpath(self.target_config_resource).read_text("utf-8")
+
+    def start_embedded(self, credentials: Credentials) -> Embedded:
+        return self.embedded_starter(self, credentials)
 
     def reference_app(self, credentials: tuple[str, str], faults: tuple[str, ...] = ()) -> Any:
         module_name, _, function = self.app_factory.partition(":")
@@ -93,7 +109,8 @@ LOYALTY = Profile(
         response_schema_conformance,
         negative_data_rejection,
         positive_data_acceptance,
-        common.json_utf8_content_type,
+        common.json_content_type,
+        common.utf8_charset_declared,
         common.utf8_body,
         common.scalars_are_strings,
         loyalty.loyalty_error_object,
@@ -127,7 +144,79 @@ LOYALTY = Profile(
     },
 )
 
-PROFILES: dict[str, Profile] = {profile.name: profile for profile in (LOYALTY,)}
+PUSH = Profile(
+    name="push",
+    spec_file="push-api.yaml",
+    suite="conformance.suites.push",
+    probe_path="/push/delivery",
+    credential_env=("CONFORMANCE_USERNAME", "CONFORMANCE_PASSWORD"),
+    target_config_resource="push/target.toml",
+    app_factory="conformance.fixtures.push.app:create_app",
+    embedded_starter=start_push_sandbox,
+    path_settings={"/push/bulk/single": "bulk_path"},
+    # What Koshelek's sender must do towards the partner's callback URL is tested from this side.
+    borrowed_requirements=(("push-callback-api.yaml", ("R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06")),),
+    operations_not_generated=("resetPassword",),  # it would change the suite's own password mid-run
+    checks=(
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+        negative_data_rejection,
+        positive_data_acceptance,
+        common.json_content_type,
+        common.utf8_body,
+        push.push_error_body,
+    ),
+    rule_requirements={
+        "not_a_server_error": ("R-PUSH-10",),
+        "status_code_conformance": ("R-PUSH-10",),
+        "content_type_conformance": ("R-PUSH-04",),
+        "negative_data_rejection": ("R-PUSH-11",),
+        "positive_data_acceptance": ("R-PUSH-09",),
+        "content-type-json": ("R-PUSH-04",),
+        "utf8-body": ("R-PUSH-04",),
+        "push-error-body": ("R-PUSH-10",),
+    },
+    schemathesis_config={
+        "checks": {
+            "negative_data_rejection": {"expected-statuses": ["400"]},
+            # 429 is the sandbox's over-limit answer: a valid send may meet it.
+            "positive_data_acceptance": {"expected-statuses": ["200", "429"]},
+        },
+        "phases": {"coverage": {"unexpected-methods": []}},
+    },
+)
+
+PUSH_CALLBACK = Profile(
+    name="push-callback",
+    spec_file="push-callback-api.yaml",
+    suite="conformance.suites.push_callback",
+    probe_path="/push/callback",
+    credential_env=("CONFORMANCE_USERNAME", "CONFORMANCE_PASSWORD"),
+    target_config_resource="push_callback/target.toml",
+    app_factory="conformance.fixtures.push_callback.app:create_app",
+    path_settings={"/push/callback": "callback_path"},
+    checks=(
+        not_a_server_error,
+        status_code_conformance,
+        response_schema_conformance,
+        positive_data_acceptance,
+        common.utf8_body,
+    ),
+    rule_requirements={
+        "not_a_server_error": ("R-CB-03",),
+        "status_code_conformance": ("R-CB-03",),
+        "positive_data_acceptance": ("R-CB-03",),
+        "utf8-body": ("R-CB-02",),
+    },
+    schemathesis_config={
+        "checks": {"positive_data_acceptance": {"expected-statuses": ["200"]}},
+        "phases": {"coverage": {"unexpected-methods": []}},
+    },
+)
+
+PROFILES: dict[str, Profile] = {profile.name: profile for profile in (LOYALTY, PUSH, PUSH_CALLBACK)}
 
 
 def get_profile(name: str) -> Profile:

@@ -6,6 +6,7 @@ when their module is imported, before any fixture exists.
 
 from __future__ import annotations
 
+import copy
 import random
 import secrets
 import time
@@ -16,6 +17,7 @@ import requests
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
+from .embedded import Embedded
 from .profiles import Profile, get_profile
 from .report.masking import Masker
 from .requirements import Ledger
@@ -41,10 +43,10 @@ class Run:
     target: Target
     seed: int
     max_examples: int
-    schema: BaseSchema
+    schema: BaseSchema  # every operation of the claimed version
     ledger: Ledger
     masker: Masker
-    server: Any = None  # the embedded reference server, when no --base-url was given
+    embedded: Embedded | None = None  # the reference service(s), when no --base-url was given
     started: float = field(default_factory=time.time)
     cases: int = 0
     transport_errors: list[str] = field(default_factory=list)
@@ -55,6 +57,11 @@ class Run:
     deferred_check_failures: list[str] = field(default_factory=list)  # of the running hand-written test
     last_exchange: dict[str, Any] | None = None
     finished: dict[str, Any] | None = None  # the verdict, once the session ends
+    contract_schema: BaseSchema | None = None  # what schemathesis generates cases for (default: schema)
+
+    def __post_init__(self) -> None:
+        if self.contract_schema is None:
+            self.contract_schema = self.schema
 
     def session(self) -> requests.Session:
         """A requests session for hand-written tests: verification, timeout and recording set up."""
@@ -81,9 +88,9 @@ class Run:
         )
 
     def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()
-            self.server = None
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
 
 
 def current() -> Run:
@@ -122,14 +129,12 @@ def start(
     if version not in profile.api_versions:
         raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
     credentials = Credentials.from_env(*profile.credential_env)
-    server = None
+    embedded = None
     if base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
         credentials = credentials or Credentials("koshelek", secrets.token_urlsafe(18))
-        from conformance.fixtures.server import serve
-
-        server = serve(profile.reference_app(credentials.as_tuple()), tls=True)
-        base_url, verify = server.base_url, server.ca_bundle
+        embedded = profile.start_embedded(credentials)
+        base_url, verify = embedded.base_url, embedded.ca_bundle or True
     else:
         base_url = validate_base_url(base_url)
         if credentials is None:
@@ -137,16 +142,34 @@ def start(
                 f"set {profile.credential_env[0]} and {profile.credential_env[1]} to the credentials of {base_url}"
             )
         verify = ca_bundle or True
-    target = Target(base_url, credentials, config, version, verify, embedded=server is not None, timeout=timeout)
+    target = Target(base_url, credentials, config, version, verify, embedded=embedded is not None, timeout=timeout)
     seed = seed if seed is not None else random.randrange(2**31)
     masker = Masker()
     masker.add_basic(credentials.username, credentials.password)
     schema = _load_schema(profile, target, seed, max_examples)
-    _CURRENT = Run(profile, target, seed, max_examples, schema, Ledger(profile.requirements), masker, server)
+    _CURRENT = Run(profile, target, seed, max_examples, schema, Ledger(profile.requirements), masker, embedded)
+    if profile.operations_not_generated:
+        not_generated = set(profile.operations_not_generated)
+        _CURRENT.contract_schema = schema.exclude(
+            func=lambda ctx: ctx.operation.definition.raw.get("operationId") in not_generated
+        )
     return _CURRENT
 
 
+def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:
+    """The spec with the paths the target config moves (e.g. the batch send's prefix) moved."""
+    spec = copy.deepcopy(profile.spec)
+    for path, key in profile.path_settings.items():
+        moved = target.config.setting(key)
+        if moved and moved != path:
+            if not str(moved).startswith("/"):
+                raise ConfigurationError(f"target config {key} = {moved!r} must start with '/'")
+            spec["paths"] = {str(moved) if p == path else p: item for p, item in spec["paths"].items()}
+    return spec
+
+
 def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int) -> BaseSchema:
+    spec = _spec_for_target(profile, target)
     operations = [
         {"include-operation-id": op["operationId"], "generation": {"mode": "positive"}}
         for op in _operations(profile.spec)
@@ -162,7 +185,7 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
             "operations": operations,
         }
     )
-    schema = schemathesis.openapi.from_dict(profile.spec, config=config)
+    schema = schemathesis.openapi.from_dict(spec, config=config)
     schema.config.update(
         base_url=target.base_url,
         basic_auth=target.credentials.as_tuple(),

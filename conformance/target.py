@@ -43,6 +43,7 @@ class TargetConfig:
     optional_methods: tuple[str, ...]
     source: str
     text: str
+    settings: dict[str, Any] = field(default_factory=dict)  # the other top-level keys (paths, limits)
 
     @classmethod
     def parse(cls, text: str, source: str) -> TargetConfig:
@@ -58,6 +59,7 @@ class TargetConfig:
             optional_methods=tuple(data.get("optional_methods", ())),
             source=source,
             text=text,
+            settings={k: v for k, v in data.items() if k not in ("identities", "optional_methods")},
         )
 
     @classmethod
@@ -70,6 +72,9 @@ class TargetConfig:
 
     def identity(self, name: str) -> dict[str, str] | None:
         return self.identities.get(name)
+
+    def setting(self, name: str, default: Any = None) -> Any:
+        return self.settings.get(name, default)
 
     def summary(self) -> dict[str, Any]:
         return {

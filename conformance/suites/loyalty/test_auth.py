@@ -19,7 +19,12 @@ from conformance.suites.support import make_case, operation
 
 run = runtime.current()
 OPERATIONS = [result.ok() for result in run.schema.get_all_operations()]
-ENVELOPE_CHECKS = [common.json_utf8_content_type, common.utf8_body, loyalty.loyalty_error_object]
+ENVELOPE_CHECKS = [
+    common.json_content_type,
+    common.utf8_charset_declared,
+    common.utf8_body,
+    loyalty.loyalty_error_object,
+]
 
 
 def _probe_headers(probe: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from conformance import runtime
 run = runtime.current()
 
 
-@run.schema.parametrize()
+@run.contract_schema.parametrize()
 @pytest.mark.requirement("R-LOY-02")
 def test_operation_conforms(case, http: requests.Session) -> None:  # noqa: ANN001 - a schemathesis Case
     case.call_and_validate(session=http, checks=list(run.profile.checks))

@@ -1,0 +1,40 @@
+"""Checks specific to the Koshelek Push API."""
+
+from __future__ import annotations
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+
+from . import RuleViolation, rules
+
+
+@schemathesis.check
+@rules("push-error-body")
+def push_error_body(ctx: CheckContext, response: Response, case: Case) -> None:
+    """Every error answer carries {"status": "<NAME>", "errors": ["<field>: <message>", ...]} (a 304 has no body)."""
+    if response.status_code < 300 or (response.status_code == 304 and not response.content):
+        return
+    try:
+        body = response.json()
+    except ValueError:
+        raise RuleViolation(
+            "push-error-body",
+            "Error body is not JSON",
+            f"The {response.status_code} answer is {response.content[:120]!r}; an error must be the JSON object "
+            '{"status": "...", "errors": ["field: message"]}.',
+        ) from None
+    if not isinstance(body, dict) or not isinstance(body.get("status"), str):
+        raise RuleViolation(
+            "push-error-body",
+            "Error body has no string status",
+            f"The {response.status_code} answer is {str(body)[:200]}; it must carry a string "
+            '"status" (e.g. "BAD_REQUEST") and an "errors" array of strings.',
+        )
+    errors = body.get("errors")
+    if not isinstance(errors, list) or not all(isinstance(item, str) for item in errors):
+        raise RuleViolation(
+            "push-error-body",
+            "Error body has no errors array of strings",
+            f'"errors" is {errors!r}; it must be an array of strings such as "payload.title: size must be '
+            'between 0 and 50".',
+        )

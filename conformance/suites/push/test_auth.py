@@ -1,0 +1,50 @@
+"""Authentication (R-PUSH-03): without valid Basic credentials every operation answers 401 with the error body
+{"status": "UNAUTHORIZED", "errors": [...]} (R-PUSH-10)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+import requests
+
+from conformance import runtime
+from conformance.suites.push.messages import bulk_body, msisdn, send_body
+from conformance.suites.support import send
+
+run = runtime.current()
+WRONG = base64.b64encode(f"{run.target.credentials.username}:not-the-password".encode()).decode()
+PROBES = {
+    "missing": {},
+    "wrong-password": {"Authorization": f"Basic {WRONG}"},
+    "malformed-basic": {"Authorization": "Basic %%%not-base64%%%"},
+    "other-scheme": {"Authorization": "Bearer 0123456789abcdef"},
+}
+
+
+def example_body(operation_id: str) -> dict:
+    to = msisdn(run, "registered") or 79216668899
+    if operation_id == "sendPushBulkSingle":
+        return bulk_body([to])
+    if operation_id == "resetPassword":
+        return {"password": "never-applied-Zx9!"}
+    return send_body(to)
+
+
+OPERATIONS = [result.ok().definition.raw["operationId"] for result in run.schema.get_all_operations()]
+
+
+@pytest.mark.requirement("R-PUSH-03")
+@pytest.mark.parametrize("probe", list(PROBES))
+@pytest.mark.parametrize("operation_id", OPERATIONS)
+def test_refused_without_valid_credentials(operation_id: str, probe: str, anonymous_http: requests.Session) -> None:
+    response = send(run, anonymous_http, operation_id, body=example_body(operation_id), headers=PROBES[probe])
+    run.auth_statuses[probe] = response.status_code
+    assert response.status_code == 401, (
+        f"{operation_id} answered {response.status_code} to a request with {probe.replace('-', ' ')} "
+        "credentials; the Push API refuses it with 401"
+    )
+    body = response.json() if response.content else {}
+    assert isinstance(body, dict) and body.get("status") == "UNAUTHORIZED", (
+        f'the 401 answer must carry "status": "UNAUTHORIZED"; got {response.text[:200]!r}'
+    )

@@ -1,0 +1,69 @@
+"""(v1.1.0) The initial password: refused everywhere but the reset, which replaces it (R-PUSH-05..07).
+
+Needs a throw-away account still on its initial password ([identities.initial_account] in the target
+config). The tests run in this order and reset that account once: a real account of this kind serves a
+single run.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conformance import runtime
+from conformance.suites.push.messages import msisdn, send_body
+from conformance.suites.support import has_operation, send
+
+run = runtime.current()
+
+
+def account() -> dict[str, str]:
+    if not has_operation(run, "resetPassword"):
+        pytest.skip(f"the initial-password rule is new in 1.1.0; the target claims {run.target.api_version}")
+    found = run.target.config.identity("initial_account")
+    if not found:
+        pytest.skip("the target config has no [identities.initial_account]")
+    return found
+
+
+def session_as(login: str, password: str) -> requests.Session:
+    session = run.session()
+    session.auth = (login, password)
+    return session
+
+
+def a_send() -> dict:
+    return send_body(msisdn(run, "unregistered") or 79990000000)
+
+
+@pytest.mark.requirement("R-PUSH-05")
+@pytest.mark.parametrize("operation_id", ["sendPush", "sendPushBulkSingle"])
+def test_initial_password_is_refused_outside_the_reset(operation_id: str) -> None:
+    acct = account()
+    body = a_send() if operation_id == "sendPush" else {**a_send(), "msisdn": [a_send()["msisdn"]], "subId": "c"}
+    response = send(run, session_as(acct["login"], acct["password"]), operation_id, body=body)
+    assert response.status_code == 401, (
+        f"{operation_id} with the initial password answered {response.status_code}; until the password is "
+        "reset, every resource but PUT /public/user/reset-password answers 401"
+    )
+
+
+@pytest.mark.requirement("R-PUSH-06")
+def test_reset_accepts_the_initial_password() -> None:
+    acct = account()
+    response = send(
+        run, session_as(acct["login"], acct["password"]), "resetPassword", body={"password": acct["new_password"]}
+    )
+    assert response.status_code == 200, (
+        f"PUT /public/user/reset-password with the initial password answered {response.status_code}: "
+        f"{response.text[:200]!r}"
+    )
+
+
+@pytest.mark.requirement("R-PUSH-07")
+def test_after_the_reset_the_new_password_works_and_the_old_one_does_not() -> None:
+    acct = account()
+    new = send(run, session_as(acct["login"], acct["new_password"]), "sendPush", body=a_send())
+    assert new.status_code == 200, f"the new password was refused after the reset: {new.status_code}"
+    old = send(run, session_as(acct["login"], acct["password"]), "sendPush", body=a_send())
+    assert old.status_code == 401, f"the initial password still works after the reset ({old.status_code})"
