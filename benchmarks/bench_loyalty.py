@@ -22,7 +22,6 @@ from importlib import resources
 from pathlib import Path
 
 from conformance.fixtures.server import serve
-
 from conformance.profiles import get_profile
 
 USER, PASSWORD = "bench", "bench-password"

@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run a conformance suite and write the reports")
-    run.add_argument("api", choices=sorted(PROFILES))
+    run.add_argument("api", choices=[*sorted(PROFILES), "all"], help="the API to test, or all of them")
     run.add_argument("--base-url", help="the service under test (default: start the embedded reference service)")
     run.add_argument("--report-dir", default="reports", help="where to write the reports (default: reports)")
     run.add_argument("--max-examples", type=int, default=25, help="generated examples per operation (default 25)")
@@ -40,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--target-config", help="TOML file with your test identities (default: the reference data)")
     run.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="turn on a faulty variant of the embedded reference service, to see what the suite reports "
+        "(repeatable; see `conformance serve API --list-faults`)",
+    )
 
     serve = commands.add_parser("serve", help="run a reference service (a sandbox) on 127.0.0.1")
     serve.add_argument("api", choices=sorted(PROFILES))
@@ -47,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls", action="store_true", help="serve HTTPS with a throw-away CA (its file is printed)")
     serve.add_argument("--fault", action="append", default=[], help="turn on a faulty variant (repeatable)")
     serve.add_argument("--list-faults", action="store_true", help="list the faulty variants and exit")
+    serve.add_argument(
+        "--callback-url",
+        help="push only: the account's Push Callback URL, where delivery statuses are POSTed (credentials from "
+        "CONFORMANCE_CALLBACK_USERNAME / CONFORMANCE_CALLBACK_PASSWORD)",
+    )
     return parser
 
 
@@ -85,6 +97,13 @@ def _check_run_options(args: argparse.Namespace) -> None:
     if args.ca_bundle and not Path(args.ca_bundle).is_file():
         raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
     profile = get_profile(args.api)
+    if args.fault and args.base_url:
+        raise UsageError("--fault turns on a faulty variant of the embedded reference service; leave out --base-url")
+    unknown = set(args.fault) - set(profile.faults())
+    if unknown:
+        raise UsageError(
+            f"unknown fault(s) {', '.join(sorted(unknown))}; see `conformance serve {profile.name} --list-faults`"
+        )
     if args.api_version and args.api_version not in profile.api_versions:
         raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
     try:
@@ -93,7 +112,44 @@ def _check_run_options(args: argparse.Namespace) -> None:
         raise UsageError(f"cannot create --report-dir {args.report_dir}: {exc.strerror}") from None
 
 
+def command_run_all(args: argparse.Namespace) -> int:
+    """Every suite on its embedded default, one fresh interpreter each, then an index page linking the reports."""
+    import subprocess
+
+    if args.base_url or args.fault or args.target_config or args.api_version:
+        raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    from .report.index import write_index
+
+    codes: dict[str, int] = {}
+    for api in sorted(PROFILES):
+        command = [
+            sys.executable,
+            "-m",
+            "conformance",
+            "run",
+            api,
+            "--report-dir",
+            args.report_dir,
+            "--max-examples",
+            str(args.max_examples),
+            "--timeout",
+            str(args.timeout),
+        ]
+        if args.seed is not None:
+            command += ["--seed", str(args.seed)]
+        codes[api] = subprocess.run(command).returncode
+    index = write_index(Path(args.report_dir), sorted(PROFILES), codes)
+    print(f"conformance: index of all runs: {index}")
+    # The most serious outcome wins: a suite bug, then usage, then transport, then non-conformance.
+    for code in (EXIT_SUITE_BUG, EXIT_USAGE, EXIT_TRANSPORT, EXIT_FAIL):
+        if code in codes.values():
+            return code
+    return EXIT_PASS if all(code == EXIT_PASS for code in codes.values()) else EXIT_SUITE_BUG
+
+
 def command_run(args: argparse.Namespace) -> int:
+    if args.api == "all":
+        return command_run_all(args)
     _check_run_options(args)
     profile = get_profile(args.api)
     if args.base_url:
@@ -150,6 +206,8 @@ def command_run(args: argparse.Namespace) -> int:
             pytest_args += [option, str(value)]
     if args.seed is not None:
         pytest_args += ["--hypothesis-seed", str(args.seed)]
+    for fault in args.fault:
+        pytest_args += ["--conformance-fault", fault]
 
     started = time.perf_counter()
     print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...")
@@ -161,7 +219,8 @@ def command_run(args: argparse.Namespace) -> int:
             raise UsageError("; ".join(line.removeprefix("ERROR: ") for line in tail if line.strip()))
         print(f"conformance: the suite did not finish (pytest exit {exit_code}); see {paths['log']}", file=sys.stderr)
         return EXIT_SUITE_BUG
-    leaks = _scan_for_secrets(report_dir, profile.name, profile.credential_env)
+    config = TargetConfig.from_path(args.target_config) if args.target_config else None
+    leaks = _scan_for_secrets(report_dir, profile.name, profile.credential_env, config.secrets() if config else [])
     _print_summary(verdict, paths, time.perf_counter() - started)
     if leaks:
         print(
@@ -190,14 +249,14 @@ def _read_verdict(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _scan_for_secrets(report_dir: Path, api: str, env: tuple[str, str]) -> list[str]:
-    """Every artefact of the run is searched for the password (raw and in Basic form) before it is handed over."""
+def _scan_for_secrets(report_dir: Path, api: str, env: tuple[str, str], extra: list[str] | None = None) -> list[str]:
+    """Every artefact of the run is searched for the passwords (raw and in Basic form) before it is handed over."""
     import base64
 
     username, password = os.environ.get(env[0]), os.environ.get(env[1])
-    if not password:
-        return []  # the embedded reference used a random password that never left the process
-    needles = [password.encode(), base64.b64encode(f"{username}:{password}".encode())]
+    needles = [secret.encode() for secret in extra or []]
+    if password:  # else the embedded reference used a random password that never left the process
+        needles += [password.encode(), base64.b64encode(f"{username}:{password}".encode())]
     return [
         path.name
         for path in sorted(report_dir.glob(f"{api}.*"))
@@ -234,16 +293,25 @@ def command_serve(args: argparse.Namespace) -> int:
     from conformance.fixtures.server import serve
 
     profile = get_profile(args.api)
-    faults_module = __import__(f"conformance.fixtures.{profile.name}.faults", fromlist=["FAULTS"])
     if args.list_faults:
-        for fault in faults_module.FAULTS.values():
+        for fault in profile.faults().values():
             print(f"{fault.name:28} breaks {fault.breaks}: {fault.summary}")
         return EXIT_PASS
-    unknown = set(args.fault) - set(faults_module.FAULTS)
+    unknown = set(args.fault) - set(profile.faults())
     if unknown:
         raise UsageError(f"unknown fault(s) {', '.join(sorted(unknown))}; see --list-faults")
     credentials = Credentials.from_env(*profile.credential_env) or Credentials("koshelek", "sandbox")
-    server = serve(profile.reference_app(credentials.as_tuple(), tuple(args.fault)), port=args.port, tls=args.tls)
+    options = {}
+    if args.callback_url:
+        if profile.name != "push":
+            raise UsageError("--callback-url applies to `serve push` only")
+        callback = Credentials.from_env("CONFORMANCE_CALLBACK_USERNAME", "CONFORMANCE_CALLBACK_PASSWORD")
+        options = {
+            "callback_url": validate_base_url(args.callback_url),
+            "callback_credentials": (callback or Credentials("koshelek", "sandbox")).as_tuple(),
+        }
+    app = profile.reference_app(credentials.as_tuple(), tuple(args.fault), **options)
+    server = serve(app, port=args.port, tls=args.tls)
     print(f"{profile.spec['info']['title']} reference service at {server.base_url}")
     print(
         f"  Basic credentials: {credentials.username} / (the value of {profile.credential_env[1]}, "
@@ -253,6 +321,8 @@ def command_serve(args: argparse.Namespace) -> int:
         print(f"  CA certificate: {server.ca_bundle}")
     if args.fault:
         print(f"  faulty variant: {', '.join(args.fault)}")
+    if args.callback_url:
+        print(f"  delivery statuses are POSTed to {options['callback_url']}/push/callback")
     print("  Ctrl-C stops it.")
     try:
         while True:

@@ -28,14 +28,14 @@ class Embedded:
             server.stop()
 
 
-def start_reference(profile: Profile, credentials: Credentials) -> Embedded:
+def start_reference(profile: Profile, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
     from conformance.fixtures.server import serve
 
-    server = serve(profile.reference_app(credentials.as_tuple()))
+    server = serve(profile.reference_app(credentials.as_tuple(), faults), tls="plain-http" not in faults)
     return Embedded(server.base_url, server.ca_bundle, [server])
 
 
-def start_push_sandbox(profile: Profile, credentials: Credentials) -> Embedded:
+def start_push_sandbox(profile: Profile, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
     """The Push API sandbox, with its account's callback URL pointing at a reference callback receiver."""
     import secrets
 
@@ -51,13 +51,14 @@ def start_push_sandbox(profile: Profile, credentials: Credentials) -> Embedded:
     receiver_server = serve(receiver)
     sandbox = push_app.create_app(
         credentials.as_tuple(),
+        faults,
         callback_url=receiver_server.base_url,
         callback_credentials=callback_credentials,
         callback_verify=receiver_server.ca_bundle or True,
         # The sandbox's limit is the one its default target config announces (R-RATE-02 is tested at it).
         rate_limit_per_minute=int(defaults.setting("rate_limit_per_minute", 600)),
     )
-    sandbox_server = serve(sandbox)
+    sandbox_server = serve(sandbox, tls="plain-http" not in faults)
     return Embedded(
         sandbox_server.base_url,
         sandbox_server.ca_bundle,

@@ -40,6 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-ca-bundle", help="CA bundle to verify the target's TLS certificate with")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="seconds to wait for each answer")
     group.addoption("--conformance-verdict", help="where to write the machine-readable verdict (JSON)")
+    group.addoption("--conformance-fault", action="append", default=[], help="faulty variant of the embedded service")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,6 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
             seed=config.getoption("conformance_seed"),
             ca_bundle=config.getoption("conformance_ca_bundle"),
             timeout=config.getoption("conformance_timeout"),
+            faults=tuple(config.getoption("conformance_fault")),
         )
     except (ConfigurationError, KeyError) as exc:
         raise pytest.UsageError(str(exc).strip("'\"")) from None

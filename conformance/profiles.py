@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 from .checks import common, loyalty, push
 from .embedded import Embedded, start_push_sandbox, start_reference
 from .requirements import Requirement, catalogue
-from .target import Credentials
+from .target import ConfigurationError, Credentials
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Profile:
     schemathesis_config: Mapping[str, Any] = field(default_factory=dict)
     probe_path: str = "/"  # one authenticated GET here tells whether the target is reachable at all
     # Starts the embedded default target (the reference service and whatever it needs around it).
-    embedded_starter: Callable[[Profile, Credentials], Embedded] = start_reference
+    embedded_starter: Callable[..., Embedded] = start_reference
     # Spec paths a target may place elsewhere: spec path -> the target config key that moves it.
     path_settings: Mapping[str, str] = field(default_factory=dict)
     # Rules of another spec that this API's target must also meet: (spec file, ids).
@@ -85,13 +85,23 @@ class Profile:
     def default_target_config(self) -> str:
         return resources.files("conformance.fixtures").joinpath(self.target_config_resource).read_text("utf-8")
 
-    def start_embedded(self, credentials: Credentials) -> Embedded:
-        return self.embedded_starter(self, credentials)
+    def start_embedded(self, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
+        """The reference service on a free loopback port; `faults` turns on faulty variants of it."""
+        known = self.faults()
+        unknown = set(faults) - set(known)
+        if unknown:
+            raise ConfigurationError(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
+        return self.embedded_starter(self, credentials, faults)
 
-    def reference_app(self, credentials: tuple[str, str], faults: tuple[str, ...] = ()) -> Any:
+    def faults(self) -> dict[str, Any]:
+        """The faulty variants of the reference service, by name."""
+        package = self.app_factory.partition(":")[0].rsplit(".", 1)[0]
+        return __import__(f"{package}.faults", fromlist=["FAULTS"]).FAULTS
+
+    def reference_app(self, credentials: tuple[str, str], faults: tuple[str, ...] = (), **options: Any) -> Any:
         module_name, _, function = self.app_factory.partition(":")
         module = __import__(module_name, fromlist=[function])
-        return getattr(module, function)(credentials, faults=faults)
+        return getattr(module, function)(credentials, faults=faults, **options)
 
 
 LOYALTY = Profile(

@@ -116,6 +116,7 @@ def start(
     seed: int | None = None,
     ca_bundle: str | None = None,
     timeout: float = 10.0,
+    faults: tuple[str, ...] = (),
 ) -> Run:
     """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
     global _CURRENT
@@ -133,19 +134,25 @@ def start(
     if base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
         credentials = credentials or Credentials("koshelek", secrets.token_urlsafe(18))
-        embedded = profile.start_embedded(credentials)
+        embedded = profile.start_embedded(credentials, faults)
         base_url, verify = embedded.base_url, embedded.ca_bundle or True
     else:
+        if faults:
+            raise ConfigurationError("--fault applies to the embedded reference service; leave out --base-url")
         base_url = validate_base_url(base_url)
         if credentials is None:
             raise ConfigurationError(
                 f"set {profile.credential_env[0]} and {profile.credential_env[1]} to the credentials of {base_url}"
             )
         verify = ca_bundle or True
-    target = Target(base_url, credentials, config, version, verify, embedded=embedded is not None, timeout=timeout)
+    target = Target(
+        base_url, credentials, config, version, verify, embedded=embedded is not None, timeout=timeout, faults=faults
+    )
     seed = seed if seed is not None else random.randrange(2**31)
     masker = Masker()
     masker.add_basic(credentials.username, credentials.password)
+    for secret in config.secrets():
+        masker.add(secret)
     schema = _load_schema(profile, target, seed, max_examples)
     _CURRENT = Run(profile, target, seed, max_examples, schema, Ledger(profile.requirements), masker, embedded)
     if profile.operations_not_generated:

@@ -73,6 +73,10 @@ class TargetConfig:
     def identity(self, name: str) -> dict[str, str] | None:
         return self.identities.get(name)
 
+    def secrets(self) -> list[str]:
+        """Passwords the target config holds (e.g. of an account on its initial password): masked like credentials."""
+        return [value for ident in self.identities.values() for key, value in ident.items() if "password" in key]
+
     def setting(self, name: str, default: Any = None) -> Any:
         return self.settings.get(name, default)
 
@@ -107,3 +111,4 @@ class Target:
     verify: bool | str = True  # True, or the path of a CA bundle
     embedded: bool = False
     timeout: float = 10.0
+    faults: tuple[str, ...] = ()  # faulty variants turned on in the embedded reference service

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conformance.fixtures.server import RunningServer, serve
 
+from conformance.fixtures.server import RunningServer, serve
 from conformance.profiles import get_profile
 
 USERNAME, PASSWORD = "koshelek-test", "Pa55-w0rd-never-in-reports"

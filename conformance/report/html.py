@@ -42,7 +42,8 @@ def summary_html(verdict: dict[str, Any]) -> str:
         (
             "Target",
             escape(verdict["target"]["base_url"])
-            + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else ""),
+            + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else "")
+            + "".join(f" <b>with faulty variant {escape(f)}</b>" for f in verdict["target"]["faulty_variants"]),
         ),
         ("API version claimed", escape(verdict["api_version"])),
         (

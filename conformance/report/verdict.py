@@ -45,7 +45,11 @@ def build(run: Run) -> dict[str, Any]:
         "reasons": reasons,
         "api": run.profile.name,
         "title": run.profile.spec["info"]["title"],
-        "target": {"base_url": run.target.base_url, "embedded_reference": run.target.embedded},
+        "target": {
+            "base_url": run.target.base_url,
+            "embedded_reference": run.target.embedded,
+            "faulty_variants": list(run.target.faults),
+        },
         "api_version": run.target.api_version,
         "spec": {"file": run.profile.spec_file, "version": run.profile.spec_version, "sha256": run.profile.spec_sha256},
         "target_config": run.target.config.summary(),

@@ -3,6 +3,7 @@ validate a response with the profile's checks, so that every answer the suite se
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -48,11 +49,12 @@ def send(
     op = operation(run, operation_id)
     path = op.path.format(**(path_parameters or {}))
     kwargs: dict[str, Any] = {"params": query, "headers": headers or {}, "timeout": run.target.timeout}
+    if body is not None and raw_body is None:
+        # Raw UTF-8, not \u escapes: a Cyrillic text must reach the target as the UTF-8 bytes the documents require.
+        raw_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
     if raw_body is not None:
         kwargs["data"] = raw_body
         kwargs["headers"].setdefault("Content-Type", "application/json")
-    elif body is not None:
-        kwargs["json"] = body
     response = session.request(op.method.upper(), run.target.base_url + path, **kwargs)
     case = make_case(op, path_parameters=path_parameters, query=query, body=body)
     try:

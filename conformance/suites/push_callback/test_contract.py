@@ -1,0 +1,17 @@
+"""Schema-driven contract tests: schemathesis sends valid callbacks (Koshelek sends no malformed ones) and checks
+the receiver answers each with 200, in UTF-8, and never with a server error."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from conformance import runtime
+
+run = runtime.current()
+
+
+@run.contract_schema.parametrize()
+@pytest.mark.requirement("R-CB-03")
+def test_operation_conforms(case, http: requests.Session) -> None:  # noqa: ANN001 - a schemathesis Case
+    case.call_and_validate(session=http, checks=list(run.profile.checks))

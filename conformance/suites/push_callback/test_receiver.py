@@ -1,0 +1,82 @@
+"""What a callback receiver must take: both statuses, Cyrillic, unknown and absent optional fields, repeats,
+and only the agreed credentials."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from conformance import runtime
+from conformance.suites.push_callback.callbacks import callback
+from conformance.suites.support import send
+
+run = runtime.current()
+OPERATION = "receivePushStatus"
+
+
+def acknowledged(response: requests.Response, what: str) -> None:
+    assert response.status_code == 200, (
+        f"the receiver answered {response.status_code} to {what}; a processed callback is acknowledged with 200. "
+        f"Body: {response.text[:200]!r}"
+    )
+
+
+@pytest.mark.requirement("R-CB-02")
+def test_served_over_verified_https(http: requests.Session) -> None:
+    scheme = urlsplit(run.target.base_url).scheme
+    assert scheme == "https", f"the callback URL is {scheme}:// ({run.target.base_url}); Koshelek calls it over HTTPS"
+    send(run, http, OPERATION, body=callback())
+
+
+@pytest.mark.requirement("R-CB-03")
+@pytest.mark.parametrize("state", ["DELIVERED", "OPENED"])
+def test_each_status_is_acknowledged(state: str, http: requests.Session) -> None:
+    acknowledged(send(run, http, OPERATION, body=callback(state, msisdn=79216668899)), f"a {state} callback")
+
+
+@pytest.mark.requirement("R-CB-02")
+def test_cyrillic_text_is_accepted(http: requests.Session) -> None:
+    body = callback(comment="Доставлено: «Бонусы начислены»")
+    acknowledged(send(run, http, OPERATION, body=body), "a UTF-8 callback carrying Cyrillic text")
+
+
+@pytest.mark.requirement("R-CB-07")
+def test_unknown_fields_are_tolerated(http: requests.Session) -> None:
+    body = callback(deliveredTo="android", attempt=1, meta={"region": "RU"})
+    acknowledged(send(run, http, OPERATION, body=body), "a callback with fields the receiver does not know")
+
+
+@pytest.mark.requirement("R-CB-07")
+def test_optional_fields_may_be_absent(http: requests.Session) -> None:
+    acknowledged(send(run, http, OPERATION, body=callback()), "a callback without the optional msisdn")
+
+
+@pytest.mark.requirement("R-CB-08")
+def test_a_repeated_callback_is_acknowledged_again(http: requests.Session) -> None:
+    body = callback("OPENED", msisdn=79216668899)
+    acknowledged(send(run, http, OPERATION, body=body), "a callback")
+    acknowledged(send(run, http, OPERATION, body=body), "the same callback repeated (a retry)")
+
+
+def _probe_headers(probe: str) -> dict[str, str]:
+    wrong = base64.b64encode(f"{run.target.credentials.username}:not-the-password".encode()).decode()
+    return {
+        "missing": {},
+        "wrong-password": {"Authorization": f"Basic {wrong}"},
+        "malformed-basic": {"Authorization": "Basic %%%not-base64%%%"},
+        "other-scheme": {"Authorization": "Bearer 0123456789abcdef"},
+    }[probe]
+
+
+@pytest.mark.requirement("R-CB-09")
+@pytest.mark.parametrize("probe", ["missing", "wrong-password", "malformed-basic", "other-scheme"])
+def test_refused_without_the_agreed_credentials(probe: str, anonymous_http: requests.Session) -> None:
+    response = send(run, anonymous_http, OPERATION, body=callback(), headers=_probe_headers(probe))
+    run.auth_statuses[probe] = response.status_code
+    assert response.status_code == 401, (
+        f"a callback with {probe.replace('-', ' ')} credentials was answered {response.status_code}; "
+        "the receiver must refuse it with 401"
+    )
