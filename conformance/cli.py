@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .profiles import PROFILES, get_profile
+from .profiles import PROFILES, Profile, get_profile
 from .target import ConfigurationError, Credentials, TargetConfig, validate_base_url
 from .transport import TransportFailure, probe
 
@@ -162,7 +162,7 @@ def command_run(args: argparse.Namespace) -> int:
             )
         probe(
             base_url + profile.probe_path,
-            auth=credentials.as_tuple(),
+            **profile.auth_kwargs(credentials),
             verify=args.ca_bundle or True,
             timeout=args.timeout,
         )
@@ -220,7 +220,7 @@ def command_run(args: argparse.Namespace) -> int:
         print(f"conformance: the suite did not finish (pytest exit {exit_code}); see {paths['log']}", file=sys.stderr)
         return EXIT_SUITE_BUG
     config = TargetConfig.from_path(args.target_config) if args.target_config else None
-    leaks = _scan_for_secrets(report_dir, profile.name, profile.credential_env, config.secrets() if config else [])
+    leaks = _scan_for_secrets(report_dir, profile, config.secrets() if config else [])
     _print_summary(verdict, paths, time.perf_counter() - started)
     if leaks:
         print(
@@ -249,17 +249,19 @@ def _read_verdict(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _scan_for_secrets(report_dir: Path, api: str, env: tuple[str, str], extra: list[str] | None = None) -> list[str]:
-    """Every artefact of the run is searched for the passwords (raw and in Basic form) before it is handed over."""
+def _scan_for_secrets(report_dir: Path, profile: Profile, extra: list[str] | None = None) -> list[str]:
+    """Every artefact of the run is searched for the secrets (raw and in Basic form) before it is handed over."""
     import base64
 
-    username, password = os.environ.get(env[0]), os.environ.get(env[1])
+    first, second = (os.environ.get(var) for var in profile.credential_env)
     needles = [secret.encode() for secret in extra or []]
-    if password:  # else the embedded reference used a random password that never left the process
-        needles += [password.encode(), base64.b64encode(f"{username}:{password}".encode())]
+    if second:  # else the embedded reference used a random secret that never left the process
+        needles += [second.encode(), base64.b64encode(f"{first}:{second}".encode())]
+        if profile.auth_headers is not None and first:  # both values are secrets when they ride in headers
+            needles.append(first.encode())
     return [
         path.name
-        for path in sorted(report_dir.glob(f"{api}.*"))
+        for path in sorted(report_dir.glob(f"{profile.name}.*"))
         if any(needle in path.read_bytes() for needle in needles if len(needle) >= 3)
     ]
 

@@ -94,7 +94,9 @@ def run() -> Run:
 def http(run: Run) -> Iterator[requests.Session]:
     """A session that sends the target's credentials, verifies its certificate and records each exchange."""
     session = run.session()
-    session.auth = run.target.credentials.as_tuple()
+    auth = run.profile.auth_kwargs(run.target.credentials)
+    session.auth = auth.get("auth")
+    session.headers.update(auth.get("headers", {}))
     yield session
     session.close()
 

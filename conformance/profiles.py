@@ -42,6 +42,8 @@ class Profile:
     rule_requirements: Mapping[str, tuple[str, ...]]
     schemathesis_config: Mapping[str, Any] = field(default_factory=dict)
     probe_path: str = "/"  # one authenticated GET here tells whether the target is reachable at all
+    # None: HTTP Basic with the two credential values. Else the two header names that carry them verbatim.
+    auth_headers: tuple[str, str] | None = None
     # Starts the embedded default target (the reference service and whatever it needs around it).
     embedded_starter: Callable[..., Embedded] = start_reference
     # Spec paths a target may place elsewhere: spec path -> the target config key that moves it.
@@ -84,6 +86,12 @@ class Profile:
 
     def default_target_config(self) -> str:
         return resources.files("conformance.fixtures").joinpath(self.target_config_resource).read_text("utf-8")
+
+    def auth_kwargs(self, credentials: Credentials) -> dict[str, Any]:
+        """How a request carries the credentials: requests' `auth=` for Basic, or the API's own headers."""
+        if self.auth_headers is None:
+            return {"auth": credentials.as_tuple()}
+        return {"headers": dict(zip(self.auth_headers, credentials.as_tuple(), strict=True))}
 
     def start_embedded(self, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
         """The reference service on a free loopback port; `faults` turns on faulty variants of it."""

@@ -85,6 +85,7 @@ class Run:
             self.masker,
             ca_bundle=self.target.verify if isinstance(self.target.verify, str) else None,
             env=self.profile.credential_env,
+            auth_headers=self.profile.auth_headers,
         )
 
     def stop(self) -> None:
@@ -150,7 +151,11 @@ def start(
     )
     seed = seed if seed is not None else random.randrange(2**31)
     masker = Masker()
-    masker.add_basic(credentials.username, credentials.password)
+    if profile.auth_headers is None:
+        masker.add_basic(credentials.username, credentials.password)
+    else:
+        masker.add(credentials.username)
+        masker.add(credentials.password)
     for secret in config.secrets():
         masker.add(secret)
     schema = _load_schema(profile, target, seed, max_examples)
@@ -193,9 +198,11 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
         }
     )
     schema = schemathesis.openapi.from_dict(spec, config=config)
+    auth = profile.auth_kwargs(target.credentials)
     schema.config.update(
         base_url=target.base_url,
-        basic_auth=target.credentials.as_tuple(),
+        basic_auth=auth.get("auth"),
+        headers=auth.get("headers"),
         tls_verify=target.verify,
         request_timeout=target.timeout,
     )

@@ -34,10 +34,19 @@ def _reason(text: str) -> str:
     return text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:300]
 
 
-def probe(url: str, *, auth: tuple[str, str], verify: bool | str, timeout: float) -> int:
+def probe(
+    url: str,
+    *,
+    verify: bool | str,
+    timeout: float,
+    auth: tuple[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> int:
     """One authenticated GET; returns the status code or raises TransportFailure."""
     try:
-        with requests.get(url, auth=auth, verify=verify, timeout=timeout, allow_redirects=False) as response:
+        with requests.get(
+            url, auth=auth, headers=headers, verify=verify, timeout=timeout, allow_redirects=False
+        ) as response:
             return response.status_code
     except requests.RequestException as exc:
         raise TransportFailure(describe(exc, url)) from None

@@ -9,6 +9,7 @@ import pytest
 from conftest import PASSWORD, USERNAME, run_cli, start_service
 
 from conformance.cli import _scan_for_secrets
+from conformance.profiles import get_profile
 from conformance.report.masking import MASK, Masker
 
 BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
@@ -52,7 +53,7 @@ def test_leak_scan_finds_a_planted_secret(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "loyalty.json").write_text('{"clean": true}', encoding="utf-8")
     (tmp_path / "loyalty.html").write_text(f"<pre>Authorization: Basic {BASIC}</pre>", encoding="utf-8")
     (tmp_path / "loyalty.log").write_text(f"password={PASSWORD}", encoding="utf-8")
-    leaks = _scan_for_secrets(tmp_path, "loyalty", ("CONFORMANCE_USERNAME", "CONFORMANCE_PASSWORD"))
+    leaks = _scan_for_secrets(tmp_path, get_profile("loyalty"))
     assert leaks == ["loyalty.html", "loyalty.log"]
 
 

@@ -28,12 +28,23 @@ def show_body(content: bytes | str | None) -> str:
     return text
 
 
-def curl_command(request: PreparedRequest, *, ca_bundle: str | None, env: tuple[str, str]) -> str:
-    """A curl line that replays `request`; Basic credentials come from the environment, never inline."""
+def curl_command(
+    request: PreparedRequest,
+    *,
+    ca_bundle: str | None,
+    env: tuple[str, str],
+    auth_headers: tuple[str, str] | None = None,
+) -> str:
+    """A curl line that replays `request`; credentials come from the environment, never inline."""
+    from_env = dict(zip(auth_headers, (f"${env[0]}", f"${env[1]}"), strict=True)) if auth_headers else {}
     parts = ["curl", "-sS", "-i", "-X", str(request.method)]
     if ca_bundle:
         parts += ["--cacert", ca_bundle]
     for name, value in request.headers.items():
+        env_name = next((var for header, var in from_env.items() if header.lower() == name.lower()), None)
+        if env_name is not None:
+            parts += ["-H", f"{name}: {env_name}"]
+            continue
         if name.lower() == "authorization":
             if str(value).lower().startswith("basic "):
                 parts += ["-u", f"${env[0]}:${env[1]}"]
@@ -52,8 +63,8 @@ def curl_command(request: PreparedRequest, *, ca_bundle: str | None, env: tuple[
         body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body)
         parts += ["--data-binary", body]
     parts.append(str(request.url))
-    # $VAR must expand in the shell, so the -u argument is double-quoted rather than shlex-quoted.
-    return " ".join(f'"{p}"' if p.startswith("$") else shlex.quote(p) for p in parts)
+    # $VAR must expand in the shell, so arguments naming one are double-quoted rather than shlex-quoted.
+    return " ".join(f'"{p}"' if "$CONFORMANCE_" in p else shlex.quote(p) for p in parts)
 
 
 def record(
@@ -65,6 +76,7 @@ def record(
     *,
     ca_bundle: str | None,
     env: tuple[str, str],
+    auth_headers: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     return {
         "request": {
@@ -74,5 +86,5 @@ def record(
             "body": masker.text(show_body(request.body)),
         },
         "response": {"status": status, "headers": masker.headers(headers), "body": masker.text(show_body(content))},
-        "curl": masker.text(curl_command(request, ca_bundle=ca_bundle, env=env)),
+        "curl": masker.text(curl_command(request, ca_bundle=ca_bundle, env=env, auth_headers=auth_headers)),
     }

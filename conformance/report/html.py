@@ -22,7 +22,8 @@ def _failure_cell(requirement: dict[str, Any]) -> str:
         text += f" <i>({requirement['failure_count']} failures)</i>"
     exchange = failure.get("exchange")
     if exchange:
-        text += f'<pre style="white-space:pre-wrap;font-size:11px">{escape(exchange["curl"])}</pre>'
+        style = "white-space:pre-wrap;word-break:break-all;max-width:520px;font-size:11px"
+        text += f'<pre style="{style}">{escape(exchange["curl"])}</pre>'
     return text
 
 
