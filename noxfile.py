@@ -43,6 +43,8 @@ def conformance(session: nox.Session) -> None:
     while options and not options[0].startswith("-"):  # leading words name APIs, the rest are options
         apis.append(options.pop(0))
     base_url = os.environ.get("CONFORMANCE_BASE_URL")
-    for api in apis or ["loyalty"]:
+    if base_url and not apis:
+        session.error("name the API that CONFORMANCE_BASE_URL serves: nox -s conformance -- loyalty")
+    for api in apis or ["all"]:
         extra = ["--base-url", base_url] if base_url else []
         session.run("conformance", "run", api, "--report-dir", "reports", *extra, *options)

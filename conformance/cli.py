@@ -266,6 +266,11 @@ def _scan_for_secrets(report_dir: Path, profile: Profile, extra: list[str] | Non
     ]
 
 
+def _printable(text: str) -> str:
+    """Control characters from generated data would garble a terminal: show them escaped."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: float) -> None:
     counts = verdict["counts"]
     print(
@@ -283,9 +288,9 @@ def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: flo
             detail = failure.get("title") or "; ".join(requirement["warnings"]) or ""
             print(f"  {requirement['status'].upper():4} {requirement['id']}: {requirement['rule']}")
             if detail:
-                print(f"       {detail}")
+                print(f"       {_printable(detail)}")
             if failure.get("exchange"):
-                print(f"       reproduce: {failure['exchange']['curl']}")
+                print(f"       reproduce: {_printable(failure['exchange']['curl'])}")
     for error in verdict["transport_errors"][:3]:
         print(f"  TRANSPORT {error}")
     print(f"  reports: {paths['html']}, {paths['junit.xml']}, {paths['json']} (log: {paths['log']})")

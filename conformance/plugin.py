@@ -248,6 +248,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             },
         )
     if report.failed:
+        # The failure text quotes answers; mask it before pytest-html, JUnit and the log print it.
+        report.longrepr = run.masker.text(str(report.longrepr))
         _attach_html_extras(item, report, run)
 
 

@@ -77,6 +77,8 @@ class Run:
         from .report.exchange import record
 
         self.cases += 1
+        if self.profile.response_secrets:
+            self._learn_secrets(content)
         self.last_exchange = record(
             request,
             status,
@@ -87,6 +89,25 @@ class Run:
             env=self.profile.credential_env,
             auth_headers=self.profile.auth_headers,
         )
+
+    def _learn_secrets(self, content: bytes) -> None:
+        """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it."""
+        import json
+
+        def walk(value: Any) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if key in self.profile.response_secrets and isinstance(item, str):
+                        self.masker.add(item)
+                    walk(item)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        try:
+            walk(json.loads(content))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return
 
     def stop(self) -> None:
         if self.embedded is not None:
@@ -134,7 +155,9 @@ def start(
     embedded = None
     if base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
-        credentials = credentials or Credentials("koshelek", secrets.token_urlsafe(18))
+        credentials = credentials or Credentials(
+            "koshelek" if profile.auth_headers is None else secrets.token_urlsafe(12), secrets.token_urlsafe(18)
+        )
         embedded = profile.start_embedded(credentials, faults)
         base_url, verify = embedded.base_url, embedded.ca_bundle or True
     else:
@@ -183,9 +206,12 @@ def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:
 def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int) -> BaseSchema:
     spec = _spec_for_target(profile, target)
     operations = [
-        {"include-operation-id": op["operationId"], "generation": {"mode": "positive"}}
-        for op in _operations(profile.spec)
-        if op.get("x-positive-only")
+        *profile.schemathesis_config.get("operations", []),
+        *(
+            {"include-operation-id": op["operationId"], "generation": {"mode": "positive"}}
+            for op in _operations(profile.spec)
+            if op.get("x-positive-only")
+        ),
     ]
     config = schemathesis.Config.from_dict(
         {

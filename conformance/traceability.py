@@ -27,22 +27,37 @@ def response_requirements(spec: Mapping[str, Any], operation: Mapping[str, Any],
     return tuple(response_definition(spec, operation, status).get("x-requirements", ()))
 
 
+def _with_members(spec: Mapping[str, Any], node: Any) -> list[Mapping[str, Any]]:
+    """`node` and the members of its allOf / anyOf / oneOf, resolved: the places its properties can be."""
+    node = resolve(spec, node)
+    if not isinstance(node, Mapping):
+        return []
+    found = [node]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for member in node.get(key, []):
+            found.extend(_with_members(spec, member))
+    return found
+
+
+def _ids(nodes: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(req for node in nodes for req in node.get("x-requirements", ())))
+
+
 def schema_failure_requirements(
     spec: Mapping[str, Any], operation: Mapping[str, Any], status: int, instance_path: Sequence[str | int]
 ) -> tuple[str, ...]:
-    """The ids of the deepest schema node on the failing path (falling back to the response's own ids)."""
+    """The ids of the deepest schema nodes on the failing path (falling back to the response's own ids)."""
     definition = response_definition(spec, operation, status)
     found = tuple(definition.get("x-requirements", ()))
     content = definition.get("content", {})
-    node = resolve(spec, next(iter(content.values()), {}).get("schema")) if content else None
-    found = tuple(node.get("x-requirements", found)) if isinstance(node, Mapping) else found
+    nodes = _with_members(spec, next(iter(content.values()), {}).get("schema")) if content else []
+    found = _ids(nodes) or found
     for step in instance_path:
-        if not isinstance(node, Mapping):
+        children = [
+            node.get("items") if isinstance(step, int) else node.get("properties", {}).get(step) for node in nodes
+        ]
+        nodes = [member for child in children if child is not None for member in _with_members(spec, child)]
+        if not nodes:
             break
-        if isinstance(step, int):
-            node = resolve(spec, node.get("items"))
-        else:
-            node = resolve(spec, node.get("properties", {}).get(step))
-        if isinstance(node, Mapping) and node.get("x-requirements"):
-            found = tuple(node["x-requirements"])
+        found = _ids(nodes) or found
     return found

@@ -20,6 +20,8 @@ UNTESTED_ON_REFERENCE = {
     "loyalty": {"R-LOY-27", "R-LOY-33", "R-LOY-34", "R-LOY-35"},
     "push": {"R-PUSH-08", "R-RATE-01", "R-RATE-03"},
     "push-callback": {"R-CB-01", "R-CB-04", "R-CB-05", "R-CB-06"},
+    # Statements about the documents themselves (the example envelope, advice to clients, kept spellings).
+    "imbee": {"R-IMB-22", "R-IMB-23", "R-IMB-24"},
 }
 
 VARIANTS = [
