@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,27 @@ def test_masker_hides_raw_basic_and_percent_encoded_forms() -> None:
         "Authorization": MASK,
         "X-Other": MASK,
     }
+
+
+IMBEE_AUTH, IMBEE_KEY = "imbee-auth-token-not-for-reports", "corporate-key-not-for-reports"
+HANDED_OUT = re.compile(r'"(apikey|pass)"\s*:\s*"(?!\*\*\*")[^"]{8,}"')
+
+
+@pytest.mark.slow
+def test_imbee_header_credentials_and_handed_out_apikeys_are_masked(tmp_path: Path) -> None:
+    # new-ids-on-repeat makes user creation fail, so the reports quote answers that carry apikeys and passwords.
+    result = run_cli(
+        ["run", "imbee", "--fault", "new-ids-on-repeat", "--max-examples", "5", "--seed", "7"],
+        tmp_path,
+        env={"CONFORMANCE_IMBEE_AUTH": IMBEE_AUTH, "CONFORMANCE_IMBEE_KEY": IMBEE_KEY},
+    )
+    assert result.exit_code == 1, result.stdout + result.stderr
+    seen_masked = False
+    for path in sorted(tmp_path.glob("imbee.*")):
+        # Reports nest JSON in HTML and in JSON strings: undo both escapings before looking.
+        text = html.unescape(path.read_text("utf-8", errors="replace")).replace('\\"', '"')
+        assert IMBEE_AUTH not in text and IMBEE_KEY not in text, f"a credential leaked into {path.name}"
+        assert not HANDED_OUT.search(text), f"an apikey or pass leaked into {path.name}: {HANDED_OUT.search(text)}"
+        seen_masked = seen_masked or '"apikey": "***"' in text
+    assert seen_masked, "the reports quote no apikey at all, so this test proved nothing: pick another fault"
+    assert "$CONFORMANCE_IMBEE_KEY" in (tmp_path / "imbee.json").read_text("utf-8"), "curl lines read the env"

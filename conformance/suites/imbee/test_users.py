@@ -11,7 +11,8 @@ from conformance import runtime
 from conformance.suites.imbee.accounts import create_user, new_unique_id
 
 run = runtime.current()
-device_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=24)
+# Names matter only as payload here, so a fixed set (Latin, Cyrillic, emoji, spaces) keeps shrinking instant.
+device_names = st.sampled_from(["Pixel 8", "Телефон Марии", "iPhone 15 Pro", "Galaxy 📱", "  пробел  ", "x"])
 
 
 @pytest.mark.requirement("R-IMB-41")
