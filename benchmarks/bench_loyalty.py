@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -27,10 +28,10 @@ from conformance.profiles import get_profile
 USER, PASSWORD = "bench", "bench-password"
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
-    return time.perf_counter() - started, done.returncode
+    return time.perf_counter() - started, done.returncode, done.stdout
 
 
 def main() -> None:
@@ -83,19 +84,23 @@ def main() -> None:
             ],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
+        requests_sent: dict[str, str] = {}
         for _ in range(args.repeat):
             for name, command in commands.items():  # interleaved, so drift hits both alike
-                seconds, code = timed(command, env)
+                seconds, code, stdout = timed(command, env)
                 times[name].append(seconds)
                 if name.startswith("conformance") and code != 0:
                     sys.exit(f"{name} exited {code}: the reference service should pass")
+                found = re.search(r"(\d+) requests in|(\d+) generated", stdout)
+                requests_sent[name] = next((g for g in found.groups() if g), "?") if found else "?"
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(
         f"reference Loyalty service, HTTPS on 127.0.0.1, --max-examples {args.max_examples}, seed {args.seed}, "
         f"median of {args.repeat}"
     )
     for name, value in medians.items():
-        print(f"  {name:30} {value:6.2f} s   (runs: {', '.join(f'{t:.2f}' for t in times[name])})")
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"  {name:30} {value:6.2f} s   {requests_sent[name]:>4} requests/cases   (runs: {runs})")
     suite, bare = medians["conformance run loyalty"], medians["st run (bare schemathesis)"]
     print(f"  ratio conformance / st run:    {suite / bare:6.2f}")
     shutil.rmtree(work, ignore_errors=True)
