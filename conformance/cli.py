@@ -18,7 +18,7 @@ from .profiles import PROFILES, Profile, get_profile
 from .target import ConfigurationError, Credentials, TargetConfig, validate_base_url
 from .transport import TransportFailure, probe
 
-EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TRANSPORT, EXIT_SUITE_BUG = 0, 1, 2, 3, 5
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_TRANSPORT, EXIT_INCONCLUSIVE, EXIT_SUITE_BUG = 0, 1, 2, 3, 4, 5
 
 
 class UsageError(Exception):
@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_TRANSPORT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing left to say
+        sys.stderr.close()
+        return 141
     except Exception as exc:  # a bug in the suite: say so in one line, keep the traceback in a file
         import tempfile
         import traceback
@@ -141,7 +144,7 @@ def command_run_all(args: argparse.Namespace) -> int:
     index = write_index(Path(args.report_dir), sorted(PROFILES), codes)
     print(f"conformance: index of all runs: {index}")
     # The most serious outcome wins: a suite bug, then usage, then transport, then non-conformance.
-    for code in (EXIT_SUITE_BUG, EXIT_USAGE, EXIT_TRANSPORT, EXIT_FAIL):
+    for code in (EXIT_SUITE_BUG, EXIT_USAGE, EXIT_TRANSPORT, EXIT_FAIL, EXIT_INCONCLUSIVE):
         if code in codes.values():
             return code
     return EXIT_PASS if all(code == EXIT_PASS for code in codes.values()) else EXIT_SUITE_BUG
@@ -231,7 +234,7 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_SUITE_BUG
     if verdict["transport_errors"]:
         return EXIT_TRANSPORT
-    return EXIT_PASS if verdict["verdict"] == "pass" else EXIT_FAIL
+    return {"pass": EXIT_PASS, "inconclusive": EXIT_INCONCLUSIVE}.get(verdict["verdict"], EXIT_FAIL)
 
 
 def _run_pytest(pytest_args: list[str], log_path: Path) -> int:
@@ -277,6 +280,9 @@ def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: flo
         f"conformance: verdict {verdict['verdict'].upper()} for {verdict['title']} {verdict['api_version']} "
         f"at {verdict['target']['base_url']}"
     )
+    if verdict["verdict"] == "inconclusive":
+        for reason in verdict["reasons"]:
+            print(f"  INCONCLUSIVE: {reason}")
     print(
         f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
         f"{counts['not-tested']} not tested; {verdict['generated_cases']} requests in {seconds:.1f} s; "

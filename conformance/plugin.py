@@ -131,6 +131,7 @@ def _register_schemathesis_hooks(run: Run) -> None:
     @schema.hook
     def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
         test = run.current_test or "outside a test"
+        run.note_outcome(case.operation.label, response.request, response.status_code)
         for result in results:
             ids = _requirements_of(run, result.name, result.failure, case, response)
             if result.status == Status.SUCCESS:
@@ -256,6 +257,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def _note_skip(run: Run, item: pytest.Item, report: pytest.TestReport) -> None:
     reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
     run.skips[item.nodeid] = reason.removeprefix("Skipped: ")
+    for req_id in _marked_requirements(item):
+        run.skip_reasons.setdefault(req_id, run.skips[item.nodeid])
 
 
 def _transport_error(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str | None:

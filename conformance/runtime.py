@@ -6,10 +6,12 @@ when their module is imported, before any fixture exists.
 
 from __future__ import annotations
 
+import base64
 import copy
 import random
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from .profiles import Profile, get_profile
 from .report.masking import Masker
 from .requirements import Ledger
 from .target import ConfigurationError, Credentials, Target, TargetConfig, validate_base_url
+from .traceability import ids_within
 
 _CURRENT: Run | None = None
 
@@ -50,9 +53,14 @@ class Run:
     started: float = field(default_factory=time.time)
     cases: int = 0
     transport_errors: list[str] = field(default_factory=list)
+    # What answered requests that carried the configured credentials: status -> count, operation -> 2xx count.
+    credentialed_statuses: Counter[int] = field(default_factory=Counter)
+    operation_successes: Counter[str] = field(default_factory=Counter)
     unattributed_failures: list[str] = field(default_factory=list)  # failed tests naming no requirement
     auth_statuses: dict[str, int] = field(default_factory=dict)  # probe -> status the target used
     skips: dict[str, str] = field(default_factory=dict)  # test id -> why it did not run
+    skip_reasons: dict[str, str] = field(default_factory=dict)  # requirement id -> why its test did not run
+    not_applicable: set[str] = field(default_factory=set)  # rules of operations outside the claimed version
     current_test: str | None = None
     deferred_check_failures: list[str] = field(default_factory=list)  # of the running hand-written test
     last_exchange: dict[str, Any] | None = None
@@ -89,6 +97,23 @@ class Run:
             env=self.profile.credential_env,
             auth_headers=self.profile.auth_headers,
         )
+
+    def note_outcome(self, operation: str, request: Any, status: int) -> None:
+        """Count an answer to a request made with the configured credentials (auth probes do not count)."""
+        expected = self.profile.auth_kwargs(self.target.credentials)
+        headers = getattr(request, "headers", {}) or {}
+        if "auth" in expected:
+            user, password = expected["auth"]
+            token = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+            credentialed = headers.get("Authorization") == token
+        else:  # the account's own token; the second header may be a user's key (Imbee's chat creation)
+            name, value = next(iter(expected["headers"].items()))
+            credentialed = headers.get(name) == value
+        if not credentialed:
+            return
+        self.credentialed_statuses[status] += 1
+        if 200 <= status < 300:
+            self.operation_successes[operation] += 1
 
     def _learn_secrets(self, content: bytes) -> None:
         """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it."""
@@ -183,6 +208,7 @@ def start(
         masker.add(secret)
     schema = _load_schema(profile, target, seed, max_examples)
     _CURRENT = Run(profile, target, seed, max_examples, schema, Ledger(profile.requirements), masker, embedded)
+    _CURRENT.not_applicable = _not_applicable(profile, schema)
     if profile.operations_not_generated:
         not_generated = set(profile.operations_not_generated)
         _CURRENT.contract_schema = schema.exclude(
@@ -241,6 +267,14 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
     if skipped:
         schema = schema.exclude(operation_id=sorted(skipped))
     return schema
+
+
+def _not_applicable(profile: Profile, schema: BaseSchema) -> set[str]:
+    """Ids that only operations left out of this run (another version, a method not agreed) are subject to."""
+    included = {result.ok().definition.raw.get("operationId") for result in schema.get_all_operations()}
+    left_out = [op for op in _operations(profile.spec) if op.get("operationId") not in included]
+    kept = [op for op in _operations(profile.spec) if op.get("operationId") in included]
+    return set().union(*(ids_within(op) for op in left_out)) - set().union(*(ids_within(op) for op in kept))
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

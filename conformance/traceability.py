@@ -16,6 +16,16 @@ def resolve(spec: Mapping[str, Any], node: Any) -> Any:
     return node
 
 
+def ids_within(node: Any) -> set[str]:
+    """Every requirement id written anywhere inside `node` (references are not followed)."""
+    if isinstance(node, Mapping):
+        own = set(node.get("x-requirements", ())) if isinstance(node.get("x-requirements"), list) else set()
+        return own.union(*(ids_within(value) for key, value in node.items() if key != "x-requirements"))
+    if isinstance(node, list):
+        return set().union(*(ids_within(value) for value in node))
+    return set()
+
+
 def response_definition(spec: Mapping[str, Any], operation: Mapping[str, Any], status: int) -> Mapping[str, Any]:
     responses = operation.get("responses", {})
     definition = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default") or {}

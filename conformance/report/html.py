@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "not-tested": "#6e7781"}
+COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "not-tested": "#6e7781", "inconclusive": "#8250df"}
 
 
 def _badge(status: str) -> str:

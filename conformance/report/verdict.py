@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..requirements import FAIL
+from ..requirements import FAIL, NOT_TESTED
 
 if TYPE_CHECKING:
     from ..runtime import Run
@@ -40,8 +41,17 @@ def build(run: Run) -> dict[str, Any]:
         reasons.append(f"tests failed outside any requirement: {', '.join(run.unattributed_failures)}")
     if run.transport_errors:
         reasons.append("transport failures during the run")
+    overriding, inconclusive = inconclusive_reasons(run, requirements)
+    if overriding:  # the checks never really ran: their failures say nothing about the service
+        verdict, reasons = "inconclusive", overriding
+    elif reasons:
+        verdict = "fail"
+    elif inconclusive:
+        verdict, reasons = "inconclusive", inconclusive
+    else:
+        verdict = "pass"
     return {
-        "verdict": "fail" if reasons else "pass",
+        "verdict": verdict,
         "reasons": reasons,
         "api": run.profile.name,
         "title": run.profile.spec["info"]["title"],
@@ -61,6 +71,8 @@ def build(run: Run) -> dict[str, Any]:
         "generated_cases": run.cases,
         "auth_failure_statuses": run.auth_statuses,
         "not_run": run.skips,
+        "not_applicable": sorted(run.not_applicable),
+        "out_of_reach": dict(run.profile.out_of_reach),
         "transport_errors": run.transport_errors,
         "decisions": run.profile.decisions,
         "counts": {
@@ -69,6 +81,34 @@ def build(run: Run) -> dict[str, Any]:
         },
         "requirements": requirements,
     }
+
+
+def inconclusive_reasons(run: Run, requirements: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Why the run is no evidence: (reasons that outweigh any failure, reasons that keep a clean run from passing)."""
+    statuses = run.credentialed_statuses
+    overriding = []
+    if statuses and all(status in (401, 403) for status in statuses):
+        env = " / ".join(run.profile.credential_env)
+        overriding.append(
+            f"every request made with the configured credentials was refused ({_count(statuses)}): check {env}"
+        )
+    elif statuses and all(status >= 500 for status in statuses):
+        overriding.append(f"the target answered nothing but server errors ({_count(statuses)})")
+    others = []
+    for result in run.contract_schema.get_all_operations():
+        label = result.ok().label
+        if run.operation_successes[label] == 0:
+            others.append(f"{label} never answered a request with success, so its answers were never checked")
+    for requirement in requirements:
+        if requirement["status"] == NOT_TESTED and requirement["level"] == "mandatory":
+            if requirement["id"] not in run.profile.out_of_reach and requirement["id"] not in run.not_applicable:
+                why = f": {run.skip_reasons[requirement['id']]}" if requirement["id"] in run.skip_reasons else ""
+                others.append(f"mandatory requirement {requirement['id']} was not tested{why}")
+    return overriding, others
+
+
+def _count(statuses: Counter[int]) -> str:
+    return ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
 
 
 def write(verdict: dict[str, Any], path: str | Path) -> None:
