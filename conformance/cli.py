@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; see `conformance serve API --list-faults`)",
     )
 
+    gate = commands.add_parser("gate", help="decide whether verdicts meet a release policy (exit 0 if all do)")
+    gate.add_argument("reports", nargs="+", help="verdict JSON files written by `conformance run`")
+    gate.add_argument("--policy", help="policy TOML: allow_warnings, allow_inconclusive, [[waivers]]")
+
     serve = commands.add_parser("serve", help="run a reference service (a sandbox) on 127.0.0.1")
     serve.add_argument("api", choices=sorted(PROFILES))
     serve.add_argument("--port", type=int, default=8080)
@@ -68,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return command_run(args)
+        if args.command == "gate":
+            return command_gate(args)
         return command_serve(args)
     except (UsageError, ConfigurationError) as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
@@ -300,6 +306,27 @@ def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: flo
     for error in verdict["transport_errors"][:3]:
         print(f"  TRANSPORT {error}")
     print(f"  reports: {paths['html']}, {paths['junit.xml']}, {paths['json']} (log: {paths['log']})")
+
+
+def command_gate(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from .gate import Policy, decide
+
+    policy = Policy.load(args.policy)
+    decisions = []
+    for report in args.reports:
+        verdict = _read_verdict(Path(report))
+        if verdict is None or "requirements" not in verdict:
+            raise UsageError(f"{report} is not a verdict written by `conformance run`")
+        decisions.append(decide(verdict, policy, dt.date.today()))
+    for decision in decisions:
+        print(f"{decision.api}: {'meets the policy' if decision.passes else 'BLOCKED'} ({policy.source})")
+        for line in decision.blocking:
+            print(f"  blocks: {line}")
+        for line in decision.notes:
+            print(f"  note: {line}")
+    return EXIT_PASS if all(decision.passes for decision in decisions) else EXIT_FAIL
 
 
 def command_serve(args: argparse.Namespace) -> int:

@@ -1,0 +1,110 @@
+"""The release gate's decisions: failures block, waivers excuse until they expire, warnings and inconclusive
+runs block only when the policy says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.gate import Policy, decide
+from conformance.target import ConfigurationError
+
+TODAY = dt.date(2026, 11, 23)
+
+
+def verdict(*statuses: tuple[str, str, str], outcome: str = "pass", **extra: object) -> dict:
+    requirements = [{"id": i, "status": s, "level": level} for i, s, level in statuses]
+    return {"api": "loyalty", "verdict": outcome, "reasons": [], "requirements": requirements, **extra}
+
+
+def policy(text: str = "") -> Policy:
+    return Policy.parse(text, "test policy")
+
+
+def waiver(requirement: str, expires: dt.date, api: str | None = None) -> str:
+    scope = f'api = "{api}"\n' if api else ""
+    return f'[[waivers]]\nrequirement = "{requirement}"\nreason = "fix scheduled"\n{scope}expires = {expires}\n'
+
+
+def test_a_clean_verdict_meets_the_default_policy() -> None:
+    decision = decide(verdict(("R-LOY-01", "pass", "mandatory")), policy(), TODAY)
+    assert decision.passes and decision.blocking == []
+
+
+def test_a_failed_requirement_blocks() -> None:
+    decision = decide(verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail"), policy(), TODAY)
+    assert not decision.passes and decision.blocking == ["R-LOY-09 failed"]
+
+
+def test_a_waiver_excuses_a_failure_until_its_expiry_date_inclusive() -> None:
+    failed = verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail")
+    assert decide(failed, policy(waiver("R-LOY-09", TODAY)), TODAY).passes
+    later = decide(failed, policy(waiver("R-LOY-09", TODAY + dt.timedelta(days=30))), TODAY)
+    assert later.passes and "waived until" in later.notes[0]
+
+
+def test_an_expired_waiver_no_longer_waives_and_says_so() -> None:
+    failed = verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail")
+    decision = decide(failed, policy(waiver("R-LOY-09", TODAY - dt.timedelta(days=1))), TODAY)
+    assert not decision.passes
+    assert decision.notes == [f"the waiver for R-LOY-09 expired on {TODAY - dt.timedelta(days=1)} and no longer waives"]
+
+
+def test_a_waiver_for_another_api_does_not_apply() -> None:
+    failed = verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail")
+    assert not decide(failed, policy(waiver("R-LOY-09", TODAY, api="push")), TODAY).passes
+
+
+def test_warnings_block_only_when_the_policy_forbids_them() -> None:
+    warned = verdict(("R-LOY-22", "warn", "advisory"))
+    assert decide(warned, policy("allow_warnings = true"), TODAY).passes
+    strict = decide(warned, policy("allow_warnings = false"), TODAY)
+    assert strict.blocking == ["R-LOY-22 warned (the policy allows no warnings)"]
+
+
+def test_an_inconclusive_run_blocks_unless_allowed() -> None:
+    unsure = verdict(("R-LOY-01", "pass", "mandatory"), outcome="inconclusive", reasons=["no success"])
+    unsure["reasons"] = ["every request made with the configured credentials was refused"]
+    assert not decide(unsure, policy(), TODAY).passes
+    assert decide(unsure, policy("allow_inconclusive = true"), TODAY).passes
+
+
+def test_an_untested_mandatory_requirement_blocks_unless_the_report_excuses_it() -> None:
+    untested = verdict(
+        ("R-LOY-20", "not-tested", "mandatory"),
+        ("R-RATE-01", "not-tested", "mandatory"),
+        out_of_reach={"R-RATE-01": "cannot be sent by a test"},
+    )
+    assert decide(untested, policy(), TODAY).blocking == ["R-LOY-20 is mandatory and was not tested"]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[[waivers]]\nrequirement = 'R-1'\nexpires = 2027-01-01\n", "lacks reason"),
+        ("[[waivers]]\nrequirement = 'R-1'\nreason = 'x'\nexpires = '2027'\n", "must be a date"),
+        ("allow_warnings = [", "not valid TOML"),
+    ],
+)
+def test_a_bad_policy_is_a_configuration_error(text: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        policy(text)
+
+
+def test_the_gate_command_exits_non_zero_when_any_report_is_blocked(tmp_path: Path) -> None:
+    good, bad = tmp_path / "push.json", tmp_path / "loyalty.json"
+    good.write_text(json.dumps({**verdict(("R-PUSH-01", "pass", "mandatory")), "api": "push"}), encoding="utf-8")
+    bad.write_text(json.dumps(verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail")), encoding="utf-8")
+    shipped = Path(__file__).parent.parent / "policies" / "release-gate.toml"
+    gate = [sys.executable, "-m", "conformance", "gate", "--policy", str(shipped)]
+    assert subprocess.run([*gate, str(good)], capture_output=True).returncode == 0
+    blocked = subprocess.run([*gate, str(good), str(bad)], capture_output=True, text=True)
+    assert blocked.returncode == 1
+    assert "loyalty: BLOCKED" in blocked.stdout and "blocks: R-LOY-09 failed" in blocked.stdout
+    broken = subprocess.run([*gate, str(tmp_path / "missing.json")], capture_output=True, text=True)
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
