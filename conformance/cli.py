@@ -15,6 +15,7 @@ from typing import Any
 
 from . import __version__
 from .profiles import PROFILES, Profile, get_profile
+from .report.bundle import KEY_ENV, verify_bundle, write_bundle
 from .target import ConfigurationError, Credentials, TargetConfig, validate_base_url
 from .transport import TransportFailure, probe
 
@@ -41,12 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
     run.add_argument(
+        "--bundle",
+        action="store_true",
+        help="also write DIR/API-evidence.zip: reports, spec, target config, signed manifest "
+        "(the HMAC key comes from CONFORMANCE_BUNDLE_KEY)",
+    )
+    run.add_argument(
         "--fault",
         action="append",
         default=[],
         help="turn on a faulty variant of the embedded reference service, to see what the suite reports "
         "(repeatable; see `conformance serve API --list-faults`)",
     )
+
+    verify = commands.add_parser("verify", help="check an evidence bundle: says which file was changed")
+    verify.add_argument("bundle", help="an API-evidence.zip written by `conformance run --bundle`")
 
     gate = commands.add_parser("gate", help="decide whether verdicts meet a release policy (exit 0 if all do)")
     gate.add_argument("reports", nargs="+", help="verdict JSON files written by `conformance run`")
@@ -74,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             return command_run(args)
         if args.command == "gate":
             return command_gate(args)
+        if args.command == "verify":
+            return command_verify(args)
         return command_serve(args)
     except (UsageError, ConfigurationError) as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
@@ -103,6 +115,8 @@ def _check_run_options(args: argparse.Namespace) -> None:
         raise UsageError("--timeout must be positive")
     if args.target_config:
         TargetConfig.from_path(args.target_config)  # fail now, with the file's own error
+    if args.bundle and not os.environ.get(KEY_ENV):
+        raise UsageError(f"--bundle signs the evidence with the key in {KEY_ENV}: set it")
     if args.ca_bundle and not Path(args.ca_bundle).is_file():
         raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
     profile = get_profile(args.api)
@@ -178,7 +192,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ("html", "junit.xml", "json", "log")}
-    for path in paths.values():
+    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     pytest_args = [
         str(resources.files(profile.suite)),
@@ -230,6 +244,14 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_SUITE_BUG
     config = TargetConfig.from_path(args.target_config) if args.target_config else None
     leaks = _scan_for_secrets(report_dir, profile, config.secrets() if config else [])
+    if args.bundle:
+        spec_text = profile.spec_bytes
+        target_text = (
+            Path(args.target_config).read_text("utf-8") if args.target_config else profile.default_target_config()
+        )
+        bundle = write_bundle(report_dir, profile.name, profile.spec_file, spec_text, target_text, os.environ[KEY_ENV])
+        leaks += _scan_bundle_for_secrets(bundle, profile, config.secrets() if config else [])
+        paths["bundle"] = bundle
     _print_summary(verdict, paths, time.perf_counter() - started)
     if leaks:
         print(
@@ -258,8 +280,8 @@ def _read_verdict(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _scan_for_secrets(report_dir: Path, profile: Profile, extra: list[str] | None = None) -> list[str]:
-    """Every artefact of the run is searched for the secrets (raw and in Basic form) before it is handed over."""
+def _secret_needles(profile: Profile, extra: list[str] | None = None) -> list[bytes]:
+    """The byte strings no artefact may contain: the credentials (raw and in Basic form) and target-config secrets."""
     import base64
 
     first, second = (os.environ.get(var) for var in profile.credential_env)
@@ -268,11 +290,30 @@ def _scan_for_secrets(report_dir: Path, profile: Profile, extra: list[str] | Non
         needles += [second.encode(), base64.b64encode(f"{first}:{second}".encode())]
         if profile.auth_headers is not None and first:  # both values are secrets when they ride in headers
             needles.append(first.encode())
+    return [needle for needle in needles if len(needle) >= 3]
+
+
+def _scan_for_secrets(report_dir: Path, profile: Profile, extra: list[str] | None = None) -> list[str]:
+    """Every artefact of the run is searched for the secrets before it is handed over."""
+    needles = _secret_needles(profile, extra)
     return [
         path.name
         for path in sorted(report_dir.glob(f"{profile.name}.*"))
-        if any(needle in path.read_bytes() for needle in needles if len(needle) >= 3)
+        if any(needle in path.read_bytes() for needle in needles)
     ]
+
+
+def _scan_bundle_for_secrets(bundle: Path, profile: Profile, extra: list[str] | None = None) -> list[str]:
+    """The bundle's members, unpacked, go through the same scan as the reports."""
+    import zipfile
+
+    needles = _secret_needles(profile, extra)
+    with zipfile.ZipFile(bundle) as archive:
+        return [
+            f"{bundle.name}:{name}"
+            for name in archive.namelist()
+            if any(needle in archive.read(name) for needle in needles)
+        ]
 
 
 def _printable(text: str) -> str:
@@ -306,6 +347,22 @@ def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: flo
     for error in verdict["transport_errors"][:3]:
         print(f"  TRANSPORT {error}")
     print(f"  reports: {paths['html']}, {paths['junit.xml']}, {paths['json']} (log: {paths['log']})")
+    if "bundle" in paths:
+        print(f"  evidence bundle: {paths['bundle']} (check it with `conformance verify`)")
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    key = os.environ.get(KEY_ENV)
+    if not key:
+        raise UsageError(f"set {KEY_ENV} to the key the bundle was signed with")
+    problems = verify_bundle(Path(args.bundle), key)
+    if not problems:
+        print(f"{args.bundle}: intact: every file matches the signed manifest")
+        return EXIT_PASS
+    print(f"{args.bundle}: NOT intact")
+    for problem in problems:
+        print(f"  {problem}")
+    return EXIT_FAIL
 
 
 def command_gate(args: argparse.Namespace) -> int:
