@@ -213,6 +213,8 @@ def command_run(args: argparse.Namespace) -> int:
         "--html",
         str(paths["html"]),
         "--self-contained-html",
+        "--css",
+        str(resources.files("conformance.report").joinpath("report.css")),
         "--junitxml",
         str(paths["junit.xml"]),
         "--tb=short",

@@ -68,12 +68,19 @@ class Ledger:
             evidence.passed = True
 
     def failed(self, req_ids: Iterable[str], test: str, detail: dict[str, Any]) -> None:
+        """Record a failure; identical ones (same check and title) are grouped into one entry with a count."""
         for req_id in req_ids:
             evidence = self._get(req_id)
             evidence.tests.add(test)
-            if len(evidence.failures) < 20:  # enough to act on; the count is kept below
-                evidence.failures.append(detail)
             evidence.failure_count += 1
+            key = (detail.get("check"), detail.get("title"))
+            group = next((f for f in evidence.failures if (f.get("check"), f.get("title")) == key), None)
+            if group is not None:
+                group["count"] += 1
+                if test not in group["tests"] and len(group["tests"]) < 20:
+                    group["tests"].append(test)
+            elif len(evidence.failures) < 50:  # enough distinct kinds to act on; the total is still counted
+                evidence.failures.append({**detail, "count": 1, "tests": [test]})
 
     def warned(self, req_ids: Iterable[str], test: str, detail: dict[str, Any]) -> None:
         for req_id in req_ids:

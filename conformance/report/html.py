@@ -17,9 +17,15 @@ def _failure_cell(requirement: dict[str, Any]) -> str:
     failure = requirement.get("first_failure")
     if not failure:
         return "; ".join(escape(w) for w in requirement.get("warnings", []))
-    text = f"{escape(failure.get('title', ''))}"
-    if requirement.get("failure_count", 0) > 1:
-        text += f" <i>({requirement['failure_count']} failures)</i>"
+    groups = requirement.get("failure_groups", [])
+    lines = [
+        f"{escape(str(g.get('title') or ''))} <i>(x{g.get('count', 1)}, {escape(str(g.get('check') or ''))})</i>"
+        for g in groups[:4]
+    ]
+    if len(groups) > 4:
+        lines.append(f"<i>and {len(groups) - 4} more kinds of failure</i>")
+    text = "<br>".join(lines) + f"<br><i>{requirement.get('failure_count', 0)} failing answers in all; seed "
+    text += f"{failure.get('seed')}</i>"
     exchange = failure.get("exchange")
     if exchange:
         style = "white-space:pre-wrap;word-break:break-all;max-width:520px;font-size:11px"

@@ -27,9 +27,15 @@ def build(run: Run) -> dict[str, Any]:
                 "level": requirement.level,
                 "status": statuses[req_id],
                 "tests": sorted(evidence.tests),
-                "failing_tests": sorted({f["test"] for f in evidence.failures if f.get("test")}),
+                "failing_tests": sorted({test for f in evidence.failures for test in f["tests"] if test}),
                 "failure_count": evidence.failure_count,
                 "first_failure": evidence.failures[0] if evidence.failures else None,
+                # Identical failures on many generated cases are one group with a count.
+                "failure_groups": [
+                    {key: group.get(key) for key in ("check", "title", "count", "tests")}
+                    | {"curl": (group.get("exchange") or {}).get("curl")}
+                    for group in evidence.failures
+                ],
                 "warnings": [w["message"] for w in evidence.warnings][:5],
             }
         )
