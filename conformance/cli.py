@@ -332,9 +332,10 @@ def _print_summary(verdict: dict[str, Any], paths: dict[str, Path], seconds: flo
     if verdict["verdict"] == "inconclusive":
         for reason in verdict["reasons"]:
             print(f"  INCONCLUSIVE: {reason}")
+    unsure = f", {counts['inconclusive']} inconclusive" if counts.get("inconclusive") else ""
     print(
         f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
-        f"{counts['not-tested']} not tested; {verdict['generated_cases']} requests in {seconds:.1f} s; "
+        f"{counts['not-tested']} not tested{unsure}; {verdict['generated_cases']} requests in {seconds:.1f} s; "
         f"seed {verdict['seed']}"
     )
     for requirement in verdict["requirements"]:

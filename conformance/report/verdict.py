@@ -50,6 +50,9 @@ def build(run: Run) -> dict[str, Any]:
     overriding, inconclusive = inconclusive_reasons(run, requirements)
     if overriding:  # the checks never really ran: their failures say nothing about the service
         verdict, reasons = "inconclusive", overriding
+        for requirement in requirements:
+            if requirement["status"] == FAIL:
+                requirement["status"] = "inconclusive"
     elif reasons:
         verdict = "fail"
     elif inconclusive:
@@ -83,7 +86,7 @@ def build(run: Run) -> dict[str, Any]:
         "decisions": run.profile.decisions,
         "counts": {
             status: sum(1 for r in requirements if r["status"] == status)
-            for status in ("pass", "fail", "warn", "not-tested")
+            for status in ("pass", "fail", "warn", "not-tested", "inconclusive")
         },
         "requirements": requirements,
     }
