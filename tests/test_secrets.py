@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from pathlib import Path
 
@@ -93,3 +94,46 @@ def test_imbee_header_credentials_and_handed_out_apikeys_are_masked(tmp_path: Pa
         seen_masked = seen_masked or '"apikey": "***"' in text
     assert seen_masked, "the reports quote no apikey at all, so this test proved nothing: pick another fault"
     assert "$CONFORMANCE_IMBEE_KEY" in (tmp_path / "imbee.json").read_text("utf-8"), "curl lines read the env"
+
+
+def echoing_service(environ: dict, start_response) -> list[bytes]:
+    """A leaky service: every answer is an error that quotes the request's credentials and query string back."""
+    header = environ.get("HTTP_AUTHORIZATION", "")
+    try:
+        decoded = base64.b64decode(header.removeprefix("Basic ")).decode()
+    except ValueError:
+        decoded = ""
+    text = f"denied: Authorization {header} ({decoded}), query {environ.get('QUERY_STRING', '')}"
+    start_response(
+        "422 Unprocessable Entity", [("Content-Type", "application/json; charset=utf-8"), ("X-Echo", header)]
+    )
+    return [json.dumps({"code": "1", "description": text}, ensure_ascii=False).encode()]
+
+
+@pytest.mark.slow
+def test_secrets_echoed_in_headers_and_error_messages_are_masked(tmp_path: Path) -> None:
+    from conformance.fixtures.server import serve
+
+    with serve(echoing_service) as server:
+        result = run_cli(
+            [
+                "run",
+                "loyalty",
+                "--base-url",
+                server.base_url,
+                "--ca-bundle",
+                server.ca_bundle,
+                "--max-examples",
+                "3",
+                "--seed",
+                "5",
+            ],
+            tmp_path,
+        )
+    assert result.exit_code in (1, 4), result.stdout + result.stderr  # judged, and no leak found (that would be 5)
+    quoted = False
+    for path in sorted(tmp_path.glob("loyalty.*")):
+        content = path.read_bytes()
+        assert PASSWORD.encode() not in content and BASIC.encode() not in content, f"leak in {path.name}"
+        quoted = quoted or b"denied: Authorization" in content
+    assert quoted, "the reports never quoted the echoing answers, so this test proved nothing"
