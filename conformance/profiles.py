@@ -116,6 +116,18 @@ class Profile:
         return getattr(module, function)(credentials, faults=faults, **options)
 
 
+# The built-in schemathesis checks every API's contract tests run (each profile maps them to its own ids).
+SCHEMATHESIS_CHECKS = (
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
+# The callers of these APIs only send the documented methods; probing TRACE or DELETE tests nothing documented.
+ONLY_DOCUMENTED_METHODS = {"phases": {"coverage": {"unexpected-methods": []}}}
+
 LOYALTY = Profile(
     name="loyalty",
     spec_file="loyalty-online-api.yaml",
@@ -125,12 +137,7 @@ LOYALTY = Profile(
     target_config_resource="loyalty/target.toml",
     app_factory="conformance.fixtures.loyalty.app:create_app",
     checks=(
-        not_a_server_error,
-        status_code_conformance,
-        content_type_conformance,
-        response_schema_conformance,
-        negative_data_rejection,
-        positive_data_acceptance,
+        *SCHEMATHESIS_CHECKS,
         common.json_content_type,
         common.utf8_charset_declared,
         common.utf8_body,
@@ -161,8 +168,7 @@ LOYALTY = Profile(
             "negative_data_rejection": {"expected-statuses": ["422"]},
             "positive_data_acceptance": {"expected-statuses": ["200", "422"]},
         },
-        # Koshelek only sends the documented methods; probing TRACE or DELETE tests nothing documented.
-        "phases": {"coverage": {"unexpected-methods": []}},
+        **ONLY_DOCUMENTED_METHODS,
     },
 )
 
@@ -184,12 +190,7 @@ PUSH = Profile(
     },
     operations_not_generated=("resetPassword",),  # it would change the suite's own password mid-run
     checks=(
-        not_a_server_error,
-        status_code_conformance,
-        content_type_conformance,
-        response_schema_conformance,
-        negative_data_rejection,
-        positive_data_acceptance,
+        *SCHEMATHESIS_CHECKS,
         common.json_content_type,
         common.utf8_body,
         push.push_error_body,
@@ -210,7 +211,7 @@ PUSH = Profile(
             # 429 is the sandbox's over-limit answer: a valid send may meet it.
             "positive_data_acceptance": {"expected-statuses": ["200", "429"]},
         },
-        "phases": {"coverage": {"unexpected-methods": []}},
+        **ONLY_DOCUMENTED_METHODS,
     },
 )
 
@@ -243,7 +244,7 @@ PUSH_CALLBACK = Profile(
     },
     schemathesis_config={
         "checks": {"positive_data_acceptance": {"expected-statuses": ["200"]}},
-        "phases": {"coverage": {"unexpected-methods": []}},
+        **ONLY_DOCUMENTED_METHODS,
     },
 )
 
@@ -262,12 +263,7 @@ IMBEE = Profile(
     target_config_resource="imbee/target.toml",
     app_factory="conformance.fixtures.imbee.app:create_app",
     checks=(
-        not_a_server_error,
-        status_code_conformance,
-        content_type_conformance,
-        response_schema_conformance,
-        negative_data_rejection,
-        positive_data_acceptance,
+        *SCHEMATHESIS_CHECKS,
         common.json_content_type,
         common.utf8_body,
         imbee.imbee_envelope,
@@ -291,7 +287,7 @@ IMBEE = Profile(
             "negative_data_rejection": {"expected-statuses": ["400", "415"]},
             "positive_data_acceptance": {"expected-statuses": ["200"]},
         },
-        "phases": {"coverage": {"unexpected-methods": []}},
+        **ONLY_DOCUMENTED_METHODS,
         # A generated chat names contacts that do not exist: the documented answer is 400 (x-decisions).
         "operations": [
             {
