@@ -47,6 +47,11 @@ def run_cli(args: list[str], report_dir: Path, *, env: dict[str, str] | None = N
     return CliResult(done.returncode, done.stdout, done.stderr, report_dir)
 
 
+def against(server: RunningServer, api: str = "loyalty") -> list[str]:
+    """`run API --base-url ... --ca-bundle ...`: the arguments of a run against a service the test started."""
+    return ["run", api, "--base-url", server.base_url, "--ca-bundle", server.ca_bundle or ""]
+
+
 def start_service(api: str, faults: tuple[str, ...] = (), *, tls: bool = True) -> RunningServer:
     app = get_profile(api).reference_app((USERNAME, PASSWORD), faults)
     return serve(app, tls=tls)

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, USERNAME, run_cli, start_service
+from conftest import PASSWORD, USERNAME, against, run_cli, start_service
 
 from conformance.cli import _scan_for_secrets
 from conformance.profiles import get_profile
@@ -24,12 +24,7 @@ def test_no_artefact_holds_the_password(faults: tuple[str, ...], tmp_path: Path)
     with start_service("loyalty", faults) as server:
         result = run_cli(
             [
-                "run",
-                "loyalty",
-                "--base-url",
-                server.base_url,
-                "--ca-bundle",
-                server.ca_bundle,
+                *against(server),
                 "--max-examples",
                 "5",
                 "--seed",
@@ -117,12 +112,7 @@ def test_secrets_echoed_in_headers_and_error_messages_are_masked(tmp_path: Path)
     with serve(echoing_service) as server:
         result = run_cli(
             [
-                "run",
-                "loyalty",
-                "--base-url",
-                server.base_url,
-                "--ca-bundle",
-                server.ca_bundle,
+                *against(server),
                 "--max-examples",
                 "3",
                 "--seed",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run_cli, start_service
+from conftest import against, run_cli, start_service
 
 from conformance.profiles import PROFILES
 
@@ -47,9 +47,7 @@ def test_reference_service_conforms_with_no_failure_and_no_warning(api: str, tmp
 @pytest.mark.slow
 def test_a_partner_target_is_tested_through_its_url(tmp_path: Path) -> None:
     with start_service("loyalty") as server:
-        result = run_cli(
-            ["run", "loyalty", "--base-url", server.base_url, "--ca-bundle", server.ca_bundle, *RUN_OPTIONS], tmp_path
-        )
+        result = run_cli([*against(server), *RUN_OPTIONS], tmp_path)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.verdict()["target"] == {
         "base_url": server.base_url,

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, run_cli, start_service
+from conftest import PASSWORD, against, run_cli, start_service
 
 from conformance.fixtures.server import serve
 from conformance.profiles import get_profile
@@ -26,7 +26,7 @@ def outage_app(environ: dict, start_response) -> list[bytes]:
 def test_wrong_credentials_make_the_run_inconclusive_not_failed(tmp_path: Path) -> None:
     with start_service("loyalty") as server:
         result = run_cli(
-            ["run", "loyalty", "--base-url", server.base_url, "--ca-bundle", server.ca_bundle, *OPTIONS],
+            [*against(server), *OPTIONS],
             tmp_path,
             env={"CONFORMANCE_PASSWORD": PASSWORD + "-typo"},
         )
@@ -40,9 +40,7 @@ def test_wrong_credentials_make_the_run_inconclusive_not_failed(tmp_path: Path) 
 @pytest.mark.slow
 def test_a_target_answering_only_server_errors_is_inconclusive(tmp_path: Path) -> None:
     with serve(outage_app) as server:
-        result = run_cli(
-            ["run", "loyalty", "--base-url", server.base_url, "--ca-bundle", server.ca_bundle, *OPTIONS], tmp_path
-        )
+        result = run_cli([*against(server), *OPTIONS], tmp_path)
     assert result.exit_code == EXIT_INCONCLUSIVE, result.stdout
     assert result.verdict()["reasons"][0].startswith("the target answered nothing but server errors")
 
