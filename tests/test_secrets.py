@@ -42,7 +42,7 @@ def test_no_artefact_holds_the_password(faults: tuple[str, ...], tmp_path: Path)
     for stream in (result.stdout, result.stderr):
         assert PASSWORD not in stream and BASIC not in stream
     if faults:  # failures carry a reproducible curl that reads the credentials from the environment
-        assert "$CONFORMANCE_USERNAME:$CONFORMANCE_PASSWORD" in (tmp_path / "loyalty.html").read_text("utf-8")
+        assert "${CONFORMANCE_USERNAME:?" in (tmp_path / "loyalty.html").read_text("utf-8")
 
 
 def test_leak_scan_finds_a_planted_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,7 +88,7 @@ def test_imbee_header_credentials_and_handed_out_apikeys_are_masked(tmp_path: Pa
         assert not HANDED_OUT.search(text), f"an apikey or pass leaked into {path.name}: {HANDED_OUT.search(text)}"
         seen_masked = seen_masked or '"apikey": "***"' in text
     assert seen_masked, "the reports quote no apikey at all, so this test proved nothing: pick another fault"
-    assert "$CONFORMANCE_IMBEE_KEY" in (tmp_path / "imbee.json").read_text("utf-8"), "curl lines read the env"
+    assert "${CONFORMANCE_IMBEE_KEY:?" in (tmp_path / "imbee.json").read_text("utf-8"), "curl lines read the env"
 
 
 def echoing_service(environ: dict, start_response) -> list[bytes]:

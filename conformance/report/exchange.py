@@ -28,43 +28,64 @@ def show_body(content: bytes | str | None) -> str:
     return text
 
 
+# Headers a replay does not need: curl sets them itself, or they only describe the original client.
+_DROPPED_HEADERS = frozenset({"content-length", "user-agent", "accept-encoding", "connection", "accept"})
+
+
+def credential_reference(var: str) -> str:
+    """`${VAR:?...}`: the shell reads the secret from the environment and stops with a message when it is unset."""
+    return f"${{{var}:?set {var} to the credential of the target}}"
+
+
 def curl_command(
     request: PreparedRequest,
     *,
     ca_bundle: str | None,
     env: tuple[str, str],
     auth_headers: tuple[str, str] | None = None,
+    masker: Masker | None = None,
 ) -> str:
-    """A curl line that replays `request`; credentials come from the environment, never inline."""
-    from_env = dict(zip(auth_headers, (f"${env[0]}", f"${env[1]}"), strict=True)) if auth_headers else {}
-    parts = ["curl", "-sS", "-i", "-X", str(request.method)]
+    """A curl line that replays `request`, safe to paste into a POSIX shell whatever the target sent.
+
+    Every argument that carries text from the request (URL, header values, body, which a hostile target
+    can shape through the values it hands out) is masked first and then single-quoted with `shlex.quote`,
+    so no `$`, backtick or `$(...)` in it is ever expanded. The credentials are the only double-quoted
+    arguments: they are the suite's own constant text, `${VAR:?...}` references to the environment.
+    """
+
+    def quoted(text: str) -> str:
+        # A shell argument cannot hold a NUL byte: show it as U+FFFD rather than cut the line short.
+        return shlex.quote((masker.text(text) if masker is not None else text).replace("\x00", "\ufffd"))
+
+    from_env = dict(zip((h.lower() for h in auth_headers), env, strict=True)) if auth_headers else {}
+    words: list[str] = ["curl", "-sS", "-i", "-X", quoted(str(request.method))]
     if ca_bundle:
-        parts += ["--cacert", ca_bundle]
+        words += ["--cacert", quoted(ca_bundle)]
     for name, value in request.headers.items():
-        env_name = next((var for header, var in from_env.items() if header.lower() == name.lower()), None)
-        if env_name is not None:
-            parts += ["-H", f"{name}: {env_name}"]
+        lowered = name.lower()
+        if lowered in from_env:  # the header's name is the profile's constant, its value the environment's
+            words += ["-H", f'"{_constant_header_name(name)}: {credential_reference(from_env[lowered])}"']
             continue
-        if name.lower() == "authorization":
+        if lowered == "authorization":
             if str(value).lower().startswith("basic "):
-                parts += ["-u", f"${env[0]}:${env[1]}"]
+                words += ["-u", f'"{credential_reference(env[0])}:{credential_reference(env[1])}"']
                 continue
             value = "***"
-        if name.lower() in {
-            "content-length",
-            "user-agent",
-            "accept-encoding",
-            "connection",
-            "accept",
-        } or name.lower().startswith("x-schemathesis"):
+        if lowered in _DROPPED_HEADERS or lowered.startswith("x-schemathesis"):
             continue
-        parts += ["-H", f"{name}: {value}"]
+        words += ["-H", quoted(f"{name}: {value}")]
     if request.body:
         body = request.body.decode("utf-8", "replace") if isinstance(request.body, bytes) else str(request.body)
-        parts += ["--data-binary", body]
-    parts.append(str(request.url))
-    # $VAR must expand in the shell, so arguments naming one are double-quoted rather than shlex-quoted.
-    return " ".join(f'"{p}"' if "$CONFORMANCE_" in p else shlex.quote(p) for p in parts)
+        words += ["--data-binary", quoted(body)]
+    words.append(quoted(str(request.url)))
+    return " ".join(words)
+
+
+def _constant_header_name(name: str) -> str:
+    """A header name from the profile, checked to be a plain token before it goes between double quotes."""
+    if not name.replace("-", "").isalnum():
+        raise ValueError(f"credential header name {name!r} is not a plain token")
+    return name
 
 
 def record(
@@ -86,5 +107,5 @@ def record(
             "body": masker.text(show_body(request.body)),
         },
         "response": {"status": status, "headers": masker.headers(headers), "body": masker.text(show_body(content))},
-        "curl": masker.text(curl_command(request, ca_bundle=ca_bundle, env=env, auth_headers=auth_headers)),
+        "curl": curl_command(request, ca_bundle=ca_bundle, env=env, auth_headers=auth_headers, masker=masker),
     }
