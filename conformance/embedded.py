@@ -45,7 +45,7 @@ def start_push_sandbox(profile: Profile, credentials: Credentials, faults: tuple
 
     from .target import TargetConfig
 
-    defaults = TargetConfig.parse(profile.default_target_config(), "default")
+    defaults = TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
     callback_credentials = ("koshelek-callbacks", secrets.token_urlsafe(12))
     receiver = receiver_app.create_app(callback_credentials)
     receiver_server = serve(receiver)

@@ -1,4 +1,11 @@
-"""The release gate: does each verdict meet the policy? Mandatory rules passed, warnings allowed or not, waivers.
+"""The release gate: does each verdict meet the policy?
+
+It reads the judge's verdict as the run wrote it. Blocked, whatever else: a run that ended in error, a run
+that found a credential in its artefacts, a run against the embedded reference service or a faulty variant
+(unless the policy allows reference targets), a verdict written for another spec than the one the policy
+names. Then, per requirement: a failure blocks unless waived; a warning blocks when the policy allows none;
+a mandatory requirement that errored or went untested blocks unless waived (or, for rules no run can
+reach, unless the policy accepts them). An inconclusive run blocks unless the policy allows it.
 
 A waiver names a requirement, a reason and an expiry date; from the day after that date it no longer waives.
 """
@@ -16,7 +23,17 @@ from .target import ConfigurationError
 DEFAULT_POLICY = """\
 allow_warnings = true
 allow_inconclusive = false
+allow_out_of_reach = true
+allow_reference_targets = false
 """
+KNOWN_KEYS = {
+    "allow_warnings",
+    "allow_inconclusive",
+    "allow_out_of_reach",
+    "allow_reference_targets",
+    "spec_sha256",
+    "waivers",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,9 @@ class Waiver:
 class Policy:
     allow_warnings: bool = True
     allow_inconclusive: bool = False
+    allow_out_of_reach: bool = True  # mandatory rules no run can reach (declared, with the reason)
+    allow_reference_targets: bool = False  # a verdict of the embedded reference or a faulty variant
+    spec_sha256: dict[str, str] = field(default_factory=dict)  # api -> the sha256 of the spec it must be run with
     waivers: tuple[Waiver, ...] = field(default=())
     source: str = "built-in default"
 
@@ -43,6 +63,15 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"policy {source} is not valid TOML: {exc}") from None
+        unknown = set(data) - KNOWN_KEYS
+        if unknown:
+            raise ConfigurationError(f"policy {source}: unknown key(s) {', '.join(sorted(unknown))}")
+        for key in ("allow_warnings", "allow_inconclusive", "allow_out_of_reach", "allow_reference_targets"):
+            if key in data and not isinstance(data[key], bool):
+                raise ConfigurationError(f"policy {source}: {key} must be true or false")
+        shas = data.get("spec_sha256", {})
+        if not isinstance(shas, dict) or not all(isinstance(v, str) for v in shas.values()):
+            raise ConfigurationError(f"policy {source}: [spec_sha256] maps an API name to a sha256 string")
         waivers = []
         for index, entry in enumerate(data.get("waivers", []), start=1):
             missing = {"requirement", "reason", "expires"} - entry.keys()
@@ -54,8 +83,11 @@ class Policy:
                 raise ConfigurationError(f"policy {source}: waiver {index} needs a reason")
             waivers.append(Waiver(entry["requirement"], entry["reason"], entry["expires"], entry.get("api")))
         return cls(
-            allow_warnings=bool(data.get("allow_warnings", True)),
-            allow_inconclusive=bool(data.get("allow_inconclusive", False)),
+            allow_warnings=data.get("allow_warnings", True),
+            allow_inconclusive=data.get("allow_inconclusive", False),
+            allow_out_of_reach=data.get("allow_out_of_reach", True),
+            allow_reference_targets=data.get("allow_reference_targets", False),
+            spec_sha256={api: sha.lower() for api, sha in shas.items()},
             waivers=tuple(waivers),
             source=source,
         )
@@ -80,21 +112,49 @@ class Decision:
 
 def decide(verdict: dict[str, Any], policy: Policy, today: dt.date) -> Decision:
     """Whether one verdict meets the policy, with every blocking reason and every waiver used or expired."""
-    api = verdict["api"]
+    api = str(verdict.get("api"))
     blocking: list[str] = []
     notes: list[str] = []
-    if verdict["verdict"] == "inconclusive" and not policy.allow_inconclusive:
-        blocking.append("the run was inconclusive: " + "; ".join(verdict["reasons"]))
-    excused = set(verdict.get("not_applicable", [])) | set(verdict.get("out_of_reach", {}))
-    for requirement in verdict["requirements"]:
+    reasons = "; ".join(verdict.get("reasons", []))
+    outcome = verdict.get("verdict")
+    if outcome not in ("pass", "fail", "inconclusive"):
+        blocking.append(f"the run ended in {outcome}: {reasons}" if reasons else f"the run ended in {outcome}")
+    if verdict.get("leaks"):
+        blocking.append(f"a credential was found in the run's artefacts ({', '.join(verdict['leaks'])})")
+    target = verdict.get("target", {})
+    if not policy.allow_reference_targets:
+        if target.get("faulty_variants"):
+            blocking.append(f"the run tested faulty variants ({', '.join(target['faulty_variants'])}), not a service")
+        elif target.get("embedded_reference", True):
+            blocking.append("the run tested the embedded reference service, not the service to release")
+    expected_sha = policy.spec_sha256.get(api)
+    actual_sha = str(verdict.get("spec", {}).get("sha256", "")).lower()
+    if expected_sha and expected_sha != actual_sha:
+        blocking.append(
+            f"the verdict was written with spec sha256 {actual_sha[:12]}, the policy names {expected_sha[:12]}"
+        )
+    if outcome == "inconclusive":
+        if policy.allow_inconclusive:
+            notes.append(f"the run was inconclusive, which the policy allows: {reasons}")
+        else:
+            blocking.append(f"the run was inconclusive: {reasons}")
+    out_of_reach = set(verdict.get("out_of_reach", {}))
+    not_applicable = set(verdict.get("not_applicable", []))
+    for requirement in verdict.get("requirements", []):
         req_id, status, level = requirement["id"], requirement["status"], requirement["level"]
         problem = None
-        if status == "fail":
-            problem = f"{req_id} failed"
+        if status in ("fail", "inconclusive"):
+            problem = f"{req_id} failed" if status == "fail" else f"{req_id} is inconclusive"
         elif status == "warn" and not policy.allow_warnings:
             problem = f"{req_id} warned (the policy allows no warnings)"
-        elif status == "not-tested" and level == "mandatory" and req_id not in excused:
-            problem = f"{req_id} is mandatory and was not tested"
+        elif status == "error" and level == "mandatory" and not policy.allow_inconclusive:
+            problem = f"{req_id} is mandatory and could not be established"
+        elif status == "not-tested" and level == "mandatory" and req_id not in not_applicable:
+            if req_id in out_of_reach:
+                if not policy.allow_out_of_reach:
+                    problem = f"{req_id} is mandatory and out of the suite's reach (the policy does not accept that)"
+            elif not policy.allow_inconclusive:
+                problem = f"{req_id} is mandatory and was not tested"
         if problem is None:
             continue
         waivers = [w for w in policy.waivers if w.applies(api, req_id)]

@@ -26,7 +26,8 @@ from schemathesis.specs.openapi.checks import (
 from .checks import common, imbee, loyalty, push
 from .embedded import Embedded, start_push_sandbox, start_reference
 from .requirements import Requirement, catalogue
-from .target import ConfigurationError, Credentials
+from .target import ConfigurationError, Credentials, TargetSettings
+from .transport import BasicAuth
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class Profile:
     response_secrets: tuple[str, ...] = ()
     # Mandatory rules this suite cannot reach on any target, and why: they never make a run inconclusive.
     out_of_reach: Mapping[str, str] = field(default_factory=dict)
+    # What the target config may hold (a typo in a key is an error, not a silently ignored setting).
+    target_settings: TargetSettings = field(default_factory=TargetSettings)
+    # Whose credentials CONFORMANCE_* hold, in the API's own words (for the message when they are missing).
+    credentials_description: str = "the credentials of"
 
     @cached_property
     def spec_bytes(self) -> bytes:
@@ -91,11 +96,48 @@ class Profile:
     def default_target_config(self) -> str:
         return resources.files("conformance.fixtures").joinpath(self.target_config_resource).read_text("utf-8")
 
+    @property
+    def availability_requirement(self) -> str:
+        """The rule an exchange without an answer fails (the spec's root `x-availability-rule`)."""
+        return str(self.spec["x-availability-rule"])
+
     def auth_kwargs(self, credentials: Credentials) -> dict[str, Any]:
-        """How a request carries the credentials: requests' `auth=` for Basic, or the API's own headers."""
+        """How a request carries the credentials: UTF-8 Basic auth, or the API's own headers."""
         if self.auth_headers is None:
-            return {"auth": credentials.as_tuple()}
+            return {"auth": BasicAuth(*credentials.as_tuple())}
         return {"headers": dict(zip(self.auth_headers, credentials.as_tuple(), strict=True))}
+
+    def missing_credentials_message(self, base_url: str) -> str:
+        first, second = self.credential_env
+        return f"set {first} and {second} to {self.credentials_description} {base_url}"
+
+    def check_credentials(self, credentials: Credentials) -> None:
+        """Credentials that cannot travel in an HTTP header are a usage error, not a crash mid-run."""
+        if self.auth_headers is None:
+            return
+        for env, value in zip(self.credential_env, credentials.as_tuple(), strict=True):
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ConfigurationError(f"{env} holds characters an HTTP header cannot carry") from None
+            if any(not char.isprintable() for char in value):
+                raise ConfigurationError(f"{env} holds control characters an HTTP header cannot carry")
+
+    def check_rules(self) -> None:
+        """Every rule a check names maps to ids of the catalogue: a suite bug is caught when the profile loads."""
+        known = self.requirements
+        problems = []
+        for check in self.checks:
+            for rule in getattr(check, "rules", (check.__name__,)):
+                ids = self.rule_requirements.get(rule)
+                if not ids:
+                    problems.append(f"check {check.__name__}: rule {rule!r} maps to no requirement")
+                problems += [f"rule {rule!r} maps to {i}, not in the catalogue" for i in ids or () if i not in known]
+        problems += [f"out_of_reach names {i}, not in the catalogue" for i in self.out_of_reach if i not in known]
+        if self.spec.get("x-availability-rule") not in known:
+            problems.append("the spec's x-availability-rule names no requirement of its catalogue")
+        if problems:
+            raise RuntimeError(f"profile {self.name} is inconsistent: " + "; ".join(problems))
 
     def start_embedded(self, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
         """The reference service on a free loopback port; `faults` turns on faulty variants of it."""
@@ -150,20 +192,31 @@ LOYALTY = Profile(
         "not_a_server_error": ("R-LOY-07",),
         "status_code_conformance": ("R-LOY-07",),
         "content_type_conformance": ("R-LOY-04",),
-        "negative_data_rejection": ("R-LOY-31",),
+        "response_schema_conformance": ("R-LOY-15",),
+        "negative_data_rejection": ("R-LOY-38",),
         "positive_data_acceptance": ("R-LOY-02",),
         "content-type-json": ("R-LOY-04",),
         "charset-utf8": ("R-LOY-04",),
         "utf8-body": ("R-LOY-05",),
         "string-scalars": ("R-LOY-10",),
+        "string-nulls": ("R-LOY-37",),
         "error-is-json": ("R-LOY-32",),
         "error-object": ("R-LOY-08",),
         "error-code-string": ("R-LOY-09",),
         "single-card": ("R-LOY-19",),
         "barcode-consistency": ("R-LOY-22",),
     },
+    credentials_description="the credentials Koshelek uses at",
+    target_settings=TargetSettings(
+        identities={
+            "with_card": {"msisdn": str, "email": str, "birth_date": str, "card_number": str},
+            "cyrillic": {"email": str, "card_number": str},
+            "without_card": {"msisdn": str, "email": str, "birth_date": str},
+            "blocked": {"msisdn": str, "email": str, "birth_date": str},
+        }
+    ),
     schemathesis_config={
-        # Only 200 and 422 exist (R-LOY-07): a schema-violating request must get 422, a valid one 200 or 422.
+        # Only 200 and 422 exist (R-LOY-07); the suite prefers 422 for a schema-violating request (R-LOY-38).
         "checks": {
             "negative_data_rejection": {"expected-statuses": ["422"]},
             "positive_data_acceptance": {"expected-statuses": ["200", "422"]},
@@ -199,12 +252,22 @@ PUSH = Profile(
         "not_a_server_error": ("R-PUSH-10",),
         "status_code_conformance": ("R-PUSH-10",),
         "content_type_conformance": ("R-PUSH-04",),
+        "response_schema_conformance": ("R-PUSH-09",),
         "negative_data_rejection": ("R-PUSH-11",),
         "positive_data_acceptance": ("R-PUSH-09",),
         "content-type-json": ("R-PUSH-04",),
         "utf8-body": ("R-PUSH-04",),
         "push-error-body": ("R-PUSH-10",),
     },
+    credentials_description="the credentials of your Push API account at",
+    target_settings=TargetSettings(
+        settings={"bulk_path": str, "rate_limit_per_minute": int, "callback_wait_s": (int, float)},
+        identities={
+            "registered": {"msisdn": (int, str)},
+            "unregistered": {"msisdn": (int, str)},
+            "initial_account": {"login": str, "password": str, "new_password": str},
+        },
+    ),
     schemathesis_config={
         "checks": {
             "negative_data_rejection": {"expected-statuses": ["400"]},
@@ -239,9 +302,12 @@ PUSH_CALLBACK = Profile(
     rule_requirements={
         "not_a_server_error": ("R-CB-03",),
         "status_code_conformance": ("R-CB-03",),
+        "response_schema_conformance": ("R-CB-03",),
         "positive_data_acceptance": ("R-CB-03",),
         "utf8-body": ("R-CB-02",),
     },
+    credentials_description="the credentials Koshelek uses to call your callback receiver at",
+    target_settings=TargetSettings(settings={"callback_path": str}),
     schemathesis_config={
         "checks": {"positive_data_acceptance": {"expected-statuses": ["200"]}},
         **ONLY_DOCUMENTED_METHODS,
@@ -273,6 +339,7 @@ IMBEE = Profile(
         "not_a_server_error": ("R-IMB-30",),
         "status_code_conformance": ("R-IMB-30",),
         "content_type_conformance": ("R-IMB-32",),
+        "response_schema_conformance": ("R-IMB-30",),
         "negative_data_rejection": ("R-IMB-31",),
         "positive_data_acceptance": ("R-IMB-01",),
         "content-type-json": ("R-IMB-32",),
@@ -281,6 +348,11 @@ IMBEE = Profile(
         "envelope-time": ("R-IMB-03",),
         "error-code": ("R-IMB-31",),
     },
+    credentials_description="the account's auth token (Authorization) and corporate token (X-WOOS-KEY) for",
+    target_settings=TargetSettings(
+        settings={"user_id_prefix": str, "default_max_retries": int, "default_date_limit": str},
+        identities={"bot": {"bot_idsha": str}, "recipient": {"mail": str, "celullar": str}},
+    ),
     schemathesis_config={
         "checks": {
             # A request without a JSON body lacks its Content-Type too: 415 is the documented answer then.
@@ -303,6 +375,8 @@ PROFILES: dict[str, Profile] = {profile.name: profile for profile in (LOYALTY, P
 
 def get_profile(name: str) -> Profile:
     try:
-        return PROFILES[name]
+        profile = PROFILES[name]
     except KeyError:
-        raise KeyError(f"unknown API {name!r}; known: {', '.join(PROFILES)}") from None
+        raise ConfigurationError(f"unknown API {name!r}; known: {', '.join(PROFILES)}") from None
+    profile.check_rules()
+    return profile

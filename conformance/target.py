@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,33 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class TargetSettings:
+    """What a target config of one API may hold: top-level settings and identities, each key with its type."""
+
+    settings: Mapping[str, type | tuple[type, ...]] = field(default_factory=dict)
+    identities: Mapping[str, Mapping[str, type | tuple[type, ...]]] = field(default_factory=dict)
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list of strings", bool: "true or false"}
+
+
+def _type_name(expected: type | tuple[type, ...]) -> str:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    return " or ".join(_TYPE_NAMES.get(kind, kind.__name__) for kind in kinds)
+
+
+def _fits(value: Any, expected: type | tuple[type, ...]) -> bool:
+    kinds = expected if isinstance(expected, tuple) else (expected,)
+    if isinstance(value, bool) and bool not in kinds:
+        return False  # TOML's true is not the integer 1
+    if list in kinds and isinstance(value, list):
+        return all(isinstance(item, str) for item in value)
+    return isinstance(value, kinds)
+
+
+@dataclass(frozen=True)
 class TargetConfig:
-    """The partner's test data, from a TOML file (`--target-config`)."""
+    """The partner's test data, from a TOML file (`--target-config`), checked against the API's settings."""
 
     identities: dict[str, dict[str, str]]
     optional_methods: tuple[str, ...]
@@ -46,14 +72,44 @@ class TargetConfig:
     settings: dict[str, Any] = field(default_factory=dict)  # the other top-level keys (paths, limits)
 
     @classmethod
-    def parse(cls, text: str, source: str) -> TargetConfig:
+    def parse(cls, text: str, source: str, allowed: TargetSettings | None = None) -> TargetConfig:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"target config {source} is not valid TOML: {exc}") from None
+        allowed = allowed or TargetSettings()
+        settings_types = {"optional_methods": list, **allowed.settings}
+        for key, value in data.items():
+            if key == "identities":
+                continue
+            if key not in settings_types:
+                known = ", ".join(sorted(settings_types)) or "none"
+                raise ConfigurationError(f"target config {source}: unknown key {key!r} (known keys: {known})")
+            if not _fits(value, settings_types[key]):
+                raise ConfigurationError(
+                    f"target config {source}: {key} must be {_type_name(settings_types[key])}, not {value!r}"
+                )
         identities = data.get("identities", {})
         if not isinstance(identities, dict) or not all(isinstance(v, dict) for v in identities.values()):
             raise ConfigurationError(f"target config {source}: [identities.<name>] tables expected")
+        for name, identity in identities.items():
+            if name not in allowed.identities:
+                known = ", ".join(sorted(allowed.identities)) or "none"
+                raise ConfigurationError(f"target config {source}: unknown identity [identities.{name}] ({known})")
+            for key, value in identity.items():
+                expected = allowed.identities[name].get(key)
+                if expected is None:
+                    known = ", ".join(sorted(allowed.identities[name]))
+                    raise ConfigurationError(
+                        f"target config {source}: unknown key {key!r} in [identities.{name}] (known keys: {known})"
+                    )
+                if not _fits(value, expected):
+                    raise ConfigurationError(
+                        f"target config {source}: identities.{name}.{key} must be {_type_name(expected)}, not {value!r}"
+                    )
+        for key, value in data.items():
+            if isinstance(value, str) and key.endswith("_path") and not value.startswith("/"):
+                raise ConfigurationError(f"target config {source}: {key} = {value!r} must start with '/'")
         return cls(
             identities={name: {k: str(v) for k, v in ident.items()} for name, ident in identities.items()},
             optional_methods=tuple(data.get("optional_methods", ())),
@@ -63,12 +119,14 @@ class TargetConfig:
         )
 
     @classmethod
-    def from_path(cls, path: str | Path) -> TargetConfig:
+    def from_path(cls, path: str | Path, allowed: TargetSettings | None = None) -> TargetConfig:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = Path(path).read_bytes().decode("utf-8")
         except OSError as exc:
             raise ConfigurationError(f"cannot read target config {path}: {exc.strerror}") from None
-        return cls.parse(text, str(path))
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"target config {path} is not UTF-8 text") from None
+        return cls.parse(text, str(path), allowed)
 
     def identity(self, name: str) -> dict[str, str] | None:
         return self.identities.get(name)
@@ -88,17 +146,32 @@ class TargetConfig:
         }
 
 
+def _shown(url: str) -> str:
+    """The URL as an error message may show it: never its user-info (it may hold a password), printable only."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        shown = parts._replace(netloc=host).geturl() if parts.netloc else url
+    except ValueError:
+        shown = url.rpartition("@")[2]
+    return repr("".join(c if c.isprintable() else "?" for c in shown)[:200])
+
+
 def validate_base_url(url: str) -> str:
     """Reject what cannot be a base URL before any request is sent (a usage error, not a transport one)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"--base-url {url!r} is not an http(s) URL such as https://partner.example:8443")
-    if parts.username or parts.password:
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port
+    except ValueError:
+        raise ConfigurationError(f"--base-url {_shown(url)} is not a valid URL") from None
+    if "@" in parts.netloc:
         raise ConfigurationError(
-            "--base-url must not carry credentials; use CONFORMANCE_USERNAME / CONFORMANCE_PASSWORD"
+            "--base-url must not carry credentials; give them in the environment (see `conformance run --help`)"
         )
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise ConfigurationError(f"--base-url {_shown(url)} is not an http(s) URL such as https://partner.example:8443")
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"--base-url {url!r} must not have a query or fragment")
+        raise ConfigurationError(f"--base-url {_shown(url)} must not have a query or fragment")
     return url.rstrip("/")
 
 

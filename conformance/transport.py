@@ -1,22 +1,299 @@
-"""Reach the target once before the run, and say in plain words why it cannot be reached (exit code 3)."""
+"""The one HTTP layer of a run: every request the suite sends (schemathesis' and the hand-written probes')
+goes through a `BoundedSession`, because everything a target sends is untrusted input.
+
+- Each answer (headers and body) has a wall-clock deadline (`--timeout`): a watchdog shuts the socket
+  down when it passes, so a body dripped one byte a second or an endless run of `100 Continue` cannot
+  hold a run. The run has a deadline too (`--deadline`); past it no request is sent.
+- Bodies are read streaming, decompressed by urllib3 in bounded steps, and capped (`--max-body`).
+- Redirects are never followed: a redirect is the answer (and credentials never travel to another host).
+- Exchanges without an answer trip breakers: after a few on one test, or many in a row on the run, further
+  requests fail at once instead of each waiting for its own timeout.
+- Each exchange, answered or not, is handed to an observer (the run's recorder), which masks it first.
+"""
 
 from __future__ import annotations
 
+import base64
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 import requests
+import requests.auth
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024
+CHUNK = 64 * 1024
 
 
 class TransportFailure(Exception):
-    """The target could not be reached: refused, unknown host, TLS, timeout."""
+    """The target could not be reached at all before the run: refused, unknown host, TLS, timeout (exit 3)."""
 
 
-def describe(exc: requests.RequestException, url: str) -> str:
+class NoAnswer(requests.exceptions.ConnectionError):
+    """An exchange that got no (complete) answer; `cause` names why in a few words."""
+
+    cause = "no answer"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+
+
+class AnswerDeadline(NoAnswer, requests.exceptions.Timeout):
+    cause = "timeout"
+
+
+class RunDeadline(NoAnswer):
+    cause = "run deadline reached"
+
+
+class NotSent(NoAnswer):
+    cause = "not sent: the target stopped answering"
+
+
+class AnswerTooLarge(requests.exceptions.ContentDecodingError):
+    """The answer's body (decompressed) is larger than `--max-body`: it was not read to its end."""
+
+    cause = "body over --max-body"
+
+
+def cause_of(exc: BaseException) -> str:
+    """A few words for why an exchange got no usable answer."""
+    if isinstance(exc, NoAnswer | AnswerTooLarge):
+        return exc.cause
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS failure"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "broken body framing"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "undecodable body"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "too many redirects"
+    text = str(exc)
+    if "IncompleteRead" in text or "Connection broken" in text:
+        return "truncated body"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset" in text.lower():
+        return "connection closed without an answer"
+    return "connection failure"
+
+
+# --- watchdog: the socket of the exchange in flight, per thread --------------------------------------
+
+_in_flight = threading.local()
+
+
+def _register(connection: HTTPConnection) -> None:
+    """Tell the watchdog of this thread's exchange which connection (reused or new) carries it."""
+    holder = getattr(_in_flight, "holder", None)
+    if holder is not None:
+        holder["connection"] = connection
+
+
+class _WatchedConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedTLSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _register(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedTLSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedTLSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedPool, "https": _WatchedTLSPool}
+
+
+def _cut(holder: dict[str, Any]) -> None:
+    """Shut the in-flight socket down: the reading thread's recv returns at once."""
+    holder["fired"] = True
+    connection = holder.get("connection")
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:  # the plain socket's shutdown, also under TLS: SSLSocket.shutdown would drop its state mid-read
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+# --- the session --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Limits:
+    timeout: float = 10.0  # wall-clock seconds for one answer, headers and body
+    max_body: int = DEFAULT_MAX_BODY
+    deadline: float | None = None  # time.monotonic() after which no request is sent
+    per_test_unanswered: int = 2  # unanswered exchanges of one test before its further requests fail at once
+    run_unanswered: int = 8  # unanswered exchanges in a row before every further request fails at once
+
+
+class Breakers:
+    """Shared by every session of a run: counts exchanges without an answer."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.in_a_row = 0
+        self.per_test: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def refusal(self, test: str) -> NoAnswer | None:
+        """Why a request must not be sent now, or None."""
+        limits = self.limits
+        if limits.deadline is not None and time.monotonic() >= limits.deadline:
+            return RunDeadline("the run deadline was reached before this request")
+        if self.in_a_row >= limits.run_unanswered:
+            return NotSent(f"not sent: the last {self.in_a_row} requests got no answer")
+        if self.per_test.get(test, 0) >= limits.per_test_unanswered:
+            return NotSent(f"not sent: {self.per_test[test]} earlier requests of this test got no answer")
+        return None
+
+    def answered(self) -> None:
+        with self.lock:
+            self.in_a_row = 0
+
+    def unanswered(self, test: str) -> None:
+        with self.lock:
+            self.in_a_row += 1
+            self.per_test[test] = self.per_test.get(test, 0) + 1
+
+
+Observer = Callable[[requests.PreparedRequest, "requests.Response | None", "BaseException | None"], None]
+
+
+class BoundedSession(requests.Session):
+    """A requests session with the run's limits; `verify` wins over REQUESTS_CA_BUNDLE from the environment."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        breakers: Breakers,
+        *,
+        verify: bool | str = True,
+        observer: Observer | None = None,
+        current_test: Callable[[], str] = lambda: "",
+    ) -> None:
+        super().__init__()
+        self.limits, self.breakers, self.observer, self.current_test = limits, breakers, observer, current_test
+        self.verify = verify
+        self.max_redirects = 0
+        adapter = _WatchedAdapter(max_retries=0)
+        self.mount("https://", adapter)
+        self.mount("http://", adapter)
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
+        return super().merge_environment_settings(url, proxies, stream, self.verify if verify is None else verify, cert)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        test = self.current_test()
+        refusal = self.breakers.refusal(test)
+        if refusal is not None:
+            self._observe(request, None, refusal)
+            raise refusal
+        limits = self.limits
+        budget = limits.timeout
+        if limits.deadline is not None:
+            budget = max(0.001, min(budget, limits.deadline - time.monotonic()))
+        kwargs.update(stream=True, allow_redirects=False, timeout=(budget, budget))
+        holder: dict[str, Any] = {}
+        watchdog = threading.Timer(budget, lambda: _cut(holder))
+        watchdog.daemon = True
+        _in_flight.holder = holder
+        watchdog.start()
+        try:
+            response = super().send(request, **kwargs)
+            response._content = self._read_body(response, holder)
+            response._content_consumed = True
+        except requests.RequestException as exc:
+            failure: BaseException = exc
+            if holder.get("fired") and not isinstance(exc, AnswerTooLarge):
+                failure = AnswerDeadline(f"no complete answer within {budget:g} s")
+            self.breakers.unanswered(test)
+            self._observe(request, None, failure)
+            if failure is exc:
+                raise
+            raise failure from None
+        finally:
+            watchdog.cancel()
+            _in_flight.holder = None
+        self.breakers.answered()
+        self._observe(request, response, None)
+        return response
+
+    def _read_body(self, response: requests.Response, holder: dict[str, Any]) -> bytes:
+        if holder.get("fired"):
+            response.raw.close()
+            raise AnswerDeadline("no complete answer in time")
+        cap = self.limits.max_body
+        chunks, size = [], 0
+        try:
+            for chunk in response.raw.stream(CHUNK, decode_content=True):
+                size += len(chunk)
+                if size > cap:
+                    raise AnswerTooLarge(f"the body is larger than {cap} bytes (--max-body); it was not read further")
+                chunks.append(chunk)
+            if holder.get("fired"):
+                raise AnswerDeadline("no complete answer in time")
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError) as exc:
+            response.raw.close()  # a connection with unread bytes must never go back to the pool
+            if holder.get("fired"):
+                raise AnswerDeadline("no complete answer in time") from None
+            raise requests.exceptions.ChunkedEncodingError(exc) from None
+        except urllib3.exceptions.DecodeError as exc:
+            response.raw.close()
+            raise requests.exceptions.ContentDecodingError(exc) from None
+        except BaseException:
+            response.raw.close()
+            raise
+        response.raw.release_conn()
+        return b"".join(chunks)
+
+    def _observe(
+        self, request: requests.PreparedRequest, response: requests.Response | None, error: BaseException | None
+    ) -> None:
+        if self.observer is not None:
+            self.observer(request, response, error)
+
+
+# --- reachability, in plain words ------------------------------------------------------------------
+
+
+def describe(exc: BaseException, url: str, *, ca_bundle_given: bool = False) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
         if "CERTIFICATE_VERIFY_FAILED" in text:
-            return (
-                f"TLS failure at {url}: the certificate is not trusted ({_reason(text)}). "
-                "Use a certificate from a public CA, or pass --ca-bundle FILE for a private CA."
+            if "mismatch" in text or "doesn't match" in text or "not valid for" in text:
+                return (
+                    f"TLS failure at {url}: the certificate does not name this host ({_reason(text)}). "
+                    "Use the host name the certificate was issued for."
+                )
+            advice = (
+                "the --ca-bundle given does not trust it"
+                if ca_bundle_given
+                else "use a certificate from a public CA, or pass --ca-bundle FILE for a private CA"
             )
+            return f"TLS failure at {url}: the certificate is not trusted ({_reason(text)}); {advice}."
         return f"TLS failure at {url}: {_reason(text)}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: {url} did not answer in time (raise --timeout if the service is just slow)"
@@ -34,19 +311,28 @@ def _reason(text: str) -> str:
     return text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:300]
 
 
-def probe(
-    url: str,
-    *,
-    verify: bool | str,
-    timeout: float,
-    auth: tuple[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> int:
-    """One authenticated GET; returns the status code or raises TransportFailure."""
+def probe(session: requests.Session, url: str, *, ca_bundle_given: bool = False) -> int:
+    """One authenticated GET through the run's own layer; returns the status code or raises TransportFailure."""
     try:
-        with requests.get(
-            url, auth=auth, headers=headers, verify=verify, timeout=timeout, allow_redirects=False
-        ) as response:
-            return response.status_code
-    except requests.RequestException as exc:
-        raise TransportFailure(describe(exc, url)) from None
+        return session.get(url).status_code
+    except (requests.RequestException, NoAnswer) as exc:
+        raise TransportFailure(describe(exc, url, ca_bundle_given=ca_bundle_given)) from None
+
+
+class BasicAuth(requests.auth.AuthBase):
+    """HTTP Basic credentials (RFC 7617) encoded as UTF-8, whatever characters they hold.
+
+    requests' own `auth=(user, password)` encodes Latin-1 and fails on anything beyond it; RFC 7617's
+    `charset="UTF-8"` is the encoding servers expect today. The masker knows both forms of the token.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username, self.password = username, password
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+        request.headers["Authorization"] = f"Basic {token}"
+        return request
+
+    def __repr__(self) -> str:  # never print the password, even by accident
+        return f"BasicAuth({self.username!r}, '***')"

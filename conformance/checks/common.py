@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from email.message import Message
 from typing import Any
 
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import RuleViolation, RuleWarning, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
 
 
 def header(response: Response, name: str) -> str | None:
@@ -27,10 +26,10 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
 
 @schemathesis.check
 @rules("content-type-json")
-def json_content_type(ctx: CheckContext, response: Response, case: Case) -> None:
+def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every answer with a body, errors included, says `Content-Type: application/json`."""
     if response.status_code == 304 and not response.content:
-        return  # HTTP forbids a body on 304, so there is nothing to type
+        return NOT_APPLICABLE  # HTTP forbids a body on 304, so there is nothing to type
     value = header(response, "content-type")
     if value is None:
         raise RuleViolation(
@@ -49,11 +48,11 @@ def json_content_type(ctx: CheckContext, response: Response, case: Case) -> None
 
 @schemathesis.check
 @rules("charset-utf8")
-def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> None:
+def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The Content-Type names the UTF-8 charset (`application/json; charset=utf-8`, any case, trailing ';' ok)."""
     value = header(response, "content-type")
     if value is None:
-        return  # json_content_type reports a missing header
+        return NOT_APPLICABLE  # json_content_type reports a missing header
     _, params = parse_media_type(value)
     if params.get("charset") != "utf-8":
         raise RuleViolation(
@@ -65,8 +64,10 @@ def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> 
 
 @schemathesis.check
 @rules("utf8-body")
-def utf8_body(ctx: CheckContext, response: Response, case: Case) -> None:
+def utf8_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The body is valid UTF-8 (Cyrillic as UTF-8 or \\u escapes, never a legacy code page)."""
+    if not response.content:
+        return NOT_APPLICABLE
     try:
         response.content.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,24 +100,29 @@ def non_string_scalars(value: Any, path: str = "$") -> list[tuple[str, Any]]:
 
 
 @schemathesis.check
-@rules("string-scalars")
-def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> None:
+@rules("string-scalars", "string-nulls")
+def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every elementary value at any depth of a JSON body is a string; a null only warns."""
     body = json_body(response)
     if body is None:
-        return
+        return NOT_APPLICABLE
     hits = non_string_scalars(body)
     typed = [(path, value) for path, value in hits if value is not None]
     nulls = [path for path, value in hits if value is None]
-    if nulls:
-        warnings.warn(
-            RuleWarning("string-scalars", "null where a string is expected at " + ", ".join(nulls)), stacklevel=2
-        )
+    found: list[RuleViolation] = []
     if typed:
         listing = ", ".join(f"{path} = {value!r} ({type(value).__name__})" for path, value in typed[:10])
-        raise RuleViolation(
-            "string-scalars",
-            "Non-string scalar in the response body",
-            f"Every elementary value must be a JSON string, even numbers and booleans "
-            f'(write "300", not 300): {listing}.',
+        found.append(
+            RuleViolation(
+                "string-scalars",
+                "Non-string scalar in the response body",
+                f"Every elementary value must be a JSON string, even numbers and booleans "
+                f'(write "300", not 300): {listing}.',
+            )
         )
+    if nulls:
+        found.append(
+            RuleWarning("string-nulls", "null where a string is expected", "null at " + ", ".join(nulls[:10]) + ".")
+        )
+    report(found)
+    return None

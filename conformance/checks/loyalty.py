@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
-
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import RuleViolation, RuleWarning, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
 from .common import header, parse_media_type
 
 
 @schemathesis.check
 @rules("error-is-json", "error-object", "error-code-string")
-def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> None:
+def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every non-200 answer is the JSON object {"code": "...", "description": "..."}, both strings."""
     if response.status_code == 200:
-        return
+        return NOT_APPLICABLE
     media_type, _ = parse_media_type(header(response, "content-type") or "")
     try:
         body = response.json()
@@ -28,40 +26,57 @@ def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> N
             f"The {response.status_code} answer is {kind}: {response.content[:120]!r}. "
             'An error must be the JSON object {"code": "...", "description": "..."}.',
         ) from None
-    if not isinstance(body, dict) or not {"code", "description"} <= body.keys():
+    if not isinstance(body, dict):
         raise RuleViolation(
             "error-object",
             "Error body is not {code, description}",
             f"The {response.status_code} answer is {str(body)[:200]}; it must be a JSON object "
             'with string members "code" and "description".',
         )
-    if not isinstance(body["code"], str):
-        raise RuleViolation(
-            "error-code-string",
-            "Error code is not a JSON string",
-            f'"code" is {body["code"]!r} ({type(body["code"]).__name__}); write it as a string, '
-            f'e.g. "code": "{body["code"]}".',
+    found: list[RuleViolation] = []
+    missing = [name for name in ("code", "description") if name not in body]
+    if missing:
+        found.append(
+            RuleViolation(
+                "error-object",
+                "Error body is not {code, description}",
+                f"The {response.status_code} answer {str(body)[:200]} lacks {' and '.join(missing)}; it must be a "
+                'JSON object with string members "code" and "description".',
+            )
         )
-    if not isinstance(body["description"], str):
-        raise RuleViolation(
-            "error-object",
-            "Error description is not a JSON string",
-            f'"description" is {body["description"]!r}; it must be a string.',
+    if "code" in body and not isinstance(body["code"], str):
+        found.append(
+            RuleViolation(
+                "error-code-string",
+                "Error code is not a JSON string",
+                f'"code" is {body["code"]!r} ({type(body["code"]).__name__}); write it as a string, '
+                f'e.g. "code": "{body["code"]}".',
+            )
         )
+    if "description" in body and not isinstance(body["description"], str):
+        found.append(
+            RuleViolation(
+                "error-object",
+                "Error description is not a JSON string",
+                f'"description" is {body["description"]!r}; it must be a string.',
+            )
+        )
+    report(found)
+    return None
 
 
 @schemathesis.check
 @rules("single-card")
-def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> None:
+def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """A card search answers one `card` object at most, never an array or a list of cards."""
     if case.operation.definition.raw.get("operationId") != "findCard" or response.status_code != 200:
-        return
+        return NOT_APPLICABLE
     if not response.content:
-        return
+        return NOT_APPLICABLE  # nothing found: no card to count
     try:
         body = response.json()
     except ValueError:
-        return  # not JSON: the schema check reports it
+        return NOT_APPLICABLE  # not JSON: the schema check reports it
     if isinstance(body, list) or (isinstance(body, dict) and isinstance(body.get("card"), list)):
         count = len(body) if isinstance(body, list) else len(body["card"])
         raise RuleViolation(
@@ -70,6 +85,7 @@ def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> None:
             f"The search answered a list of {count} card(s); it must answer a single "
             '{"card": {...}} object (or 422 when the partner cannot choose).',
         )
+    return None
 
 
 def barcode_problem(number: str, kind: str) -> str | None:
@@ -89,14 +105,17 @@ def barcode_problem(number: str, kind: str) -> str | None:
 
 @schemathesis.check
 @rules("barcode-consistency")
-def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Case) -> None:
+def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """barcodeNumber fits barcodeType (length, check digit). The documents do not say so: a warning only."""
     if response.status_code != 200 or not response.content:
-        return
+        return NOT_APPLICABLE
     try:
         card = response.json().get("card")
         number, kind = card["barcode"]["barcodeNumber"], card["barcode"]["barcodeType"]
     except (ValueError, AttributeError, KeyError, TypeError):
-        return
-    if isinstance(number, str) and isinstance(kind, str) and (problem := barcode_problem(number, kind)):
-        warnings.warn(RuleWarning("barcode-consistency", problem), stacklevel=2)
+        return NOT_APPLICABLE
+    if not isinstance(number, str) or not isinstance(kind, str):
+        return NOT_APPLICABLE
+    if problem := barcode_problem(number, kind):
+        raise RuleWarning("barcode-consistency", "barcodeNumber does not fit barcodeType", problem)
+    return None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import RuleViolation, rules
+from . import NOT_APPLICABLE, RuleViolation, report, rules
 
 
 @schemathesis.check
 @rules("push-error-body")
-def push_error_body(ctx: CheckContext, response: Response, case: Case) -> None:
+def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every error answer carries {"status": "<NAME>", "errors": ["<field>: <message>", ...]} (a 304 has no body)."""
     if response.status_code < 300 or (response.status_code == 304 and not response.content):
-        return
+        return NOT_APPLICABLE
     try:
         body = response.json()
     except ValueError:
@@ -23,18 +23,31 @@ def push_error_body(ctx: CheckContext, response: Response, case: Case) -> None:
             f"The {response.status_code} answer is {response.content[:120]!r}; an error must be the JSON object "
             '{"status": "...", "errors": ["field: message"]}.',
         ) from None
-    if not isinstance(body, dict) or not isinstance(body.get("status"), str):
+    if not isinstance(body, dict):
         raise RuleViolation(
             "push-error-body",
-            "Error body has no string status",
-            f"The {response.status_code} answer is {str(body)[:200]}; it must carry a string "
-            '"status" (e.g. "BAD_REQUEST") and an "errors" array of strings.',
+            "Error body is not a JSON object",
+            f'The {response.status_code} answer is {str(body)[:200]}; it must be {{"status": "...", "errors": [...]}}.',
+        )
+    found: list[RuleViolation] = []
+    if not isinstance(body.get("status"), str):
+        found.append(
+            RuleViolation(
+                "push-error-body",
+                "Error body has no string status",
+                f"The {response.status_code} answer is {str(body)[:200]}; it must carry a string "
+                '"status" (e.g. "BAD_REQUEST").',
+            )
         )
     errors = body.get("errors")
     if not isinstance(errors, list) or not all(isinstance(item, str) for item in errors):
-        raise RuleViolation(
-            "push-error-body",
-            "Error body has no errors array of strings",
-            f'"errors" is {errors!r}; it must be an array of strings such as "payload.title: size must be '
-            'between 0 and 50".',
+        found.append(
+            RuleViolation(
+                "push-error-body",
+                "Error body has no errors array of strings",
+                f'"errors" is {errors!r}; it must be an array of strings such as "payload.title: size must be '
+                'between 0 and 50".',
+            )
         )
+    report(found)
+    return None

@@ -12,17 +12,19 @@ from .masking import Masker
 BODY_LIMIT = 4000
 
 
-def show_body(content: bytes | str | None) -> str:
-    """Text as text (truncated), binary as a note: a report is read by people."""
+def show_body(content: bytes | str | None, masker: Masker | None = None) -> str:
+    """Text as text, masked, then cut to BODY_LIMIT; bytes that are not UTF-8 shown as \\xNN escapes."""
     if not content:
         return ""
-    if isinstance(content, str):
-        content = content.encode("utf-8")
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        preview = content[:200]
-        return f"<{len(content)} bytes, not UTF-8; first bytes: {preview!r}>"
+    if isinstance(content, bytes):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            text = "(not UTF-8) " + content.decode("utf-8", "backslashreplace")
+    else:
+        text = content
+    if masker is not None:  # mask the whole body first: a cut could leave half a secret unmasked
+        text = masker.text(text)
     if len(text) > BODY_LIMIT:
         return text[:BODY_LIMIT] + f"\n... ({len(text) - BODY_LIMIT} more characters)"
     return text
@@ -90,7 +92,7 @@ def _constant_header_name(name: str) -> str:
 
 def record(
     request: PreparedRequest,
-    status: int,
+    status: int | None,
     headers: dict[str, str],
     content: bytes,
     masker: Masker,
@@ -98,14 +100,21 @@ def record(
     ca_bundle: str | None,
     env: tuple[str, str],
     auth_headers: tuple[str, str] | None = None,
+    note: str | None = None,
 ) -> dict[str, Any]:
-    return {
+    """The exchange as reports show it, masked. `status` None: no answer arrived (`note` says why)."""
+    exchange: dict[str, Any] = {
         "request": {
             "method": request.method,
             "url": masker.text(str(request.url)),
             "headers": masker.headers(dict(request.headers)),
-            "body": masker.text(show_body(request.body)),
+            "body": show_body(request.body, masker),
         },
-        "response": {"status": status, "headers": masker.headers(headers), "body": masker.text(show_body(content))},
+        "response": None
+        if status is None
+        else {"status": status, "headers": masker.headers(headers), "body": show_body(content, masker)},
         "curl": curl_command(request, ca_bundle=ca_bundle, env=env, auth_headers=auth_headers, masker=masker),
     }
+    if note:
+        exchange["note"] = masker.text(note)
+    return exchange

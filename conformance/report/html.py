@@ -5,28 +5,35 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "warn": "#9a6700", "not-tested": "#6e7781", "inconclusive": "#8250df"}
+COLOURS = {
+    "pass": "#1a7f37",
+    "fail": "#cf222e",
+    "warn": "#9a6700",
+    "error": "#bc4c00",
+    "not-tested": "#57606a",
+    "not-applicable": "#57606a",
+    "inconclusive": "#8250df",
+}
 
 
 def _badge(status: str) -> str:
-    colour = COLOURS.get(status, "#6e7781")
+    colour = COLOURS.get(status, "#57606a")
     return f'<b style="color:{colour}">{escape(status.upper())}</b>'
 
 
-def _failure_cell(requirement: dict[str, Any]) -> str:
-    failure = requirement.get("first_failure")
-    if not failure:
-        return "; ".join(escape(w) for w in requirement.get("warnings", []))
-    groups = requirement.get("failure_groups", [])
+def _findings_cell(requirement: dict[str, Any]) -> str:
+    found = requirement.get("findings", [])
+    if not found:
+        return escape(requirement.get("why_not_tested") or "")
     lines = [
-        f"{escape(str(g.get('title') or ''))} <i>(x{g.get('count', 1)}, {escape(str(g.get('check') or ''))})</i>"
-        for g in groups[:4]
+        f"{escape(g['status'])}: {escape(str(g.get('title') or ''))} <i>(x{g.get('count', 1)}, "
+        f"{escape(str(g.get('check') or ''))})</i>"
+        for g in found[:4]
     ]
-    if len(groups) > 4:
-        lines.append(f"<i>and {len(groups) - 4} more kinds of failure</i>")
-    text = "<br>".join(lines) + f"<br><i>{requirement.get('failure_count', 0)} failing answers in all; seed "
-    text += f"{failure.get('seed')}</i>"
-    exchange = failure.get("exchange")
+    if len(found) > 4:
+        lines.append(f"<i>and {len(found) - 4} more kinds of finding</i>")
+    text = "<br>".join(lines)
+    exchange = found[0].get("exchange")
     if exchange:
         style = "white-space:pre-wrap;word-break:break-all;max-width:520px;font-size:11px"
         text += f'<pre style="{style}">{escape(exchange["curl"])}</pre>'
@@ -35,7 +42,8 @@ def _failure_cell(requirement: dict[str, Any]) -> str:
 
 def _tests_cell(requirement: dict[str, Any]) -> str:
     # Failing tests first: they are the ones a reader opens.
-    tests = requirement["failing_tests"] + [t for t in requirement["tests"] if t not in requirement["failing_tests"]]
+    failing = [t for g in requirement.get("findings", []) for t in g["tests"]]
+    tests = list(dict.fromkeys(failing + requirement["tests"]))
     shown = "<br>".join(escape(t) for t in tests[:3])
     return shown + (f"<br><i>and {len(tests) - 3} more</i>" if len(tests) > 3 else "")
 
@@ -70,7 +78,7 @@ def summary_html(verdict: dict[str, Any]) -> str:
     matrix = "".join(
         f"<tr><td>{escape(r['id'])}</td><td>{escape(r['rule'])}</td><td>{escape(r['level'])}</td>"
         f"<td>{_badge(r['status'])}</td><td style='font-size:11px'>{_tests_cell(r)}</td>"
-        f"<td>{_failure_cell(r)}</td></tr>"
+        f"<td>{_findings_cell(r)}</td></tr>"
         for r in verdict["requirements"]
     )
     counts = ", ".join(f"{n} {status}" for status, n in verdict["counts"].items())
@@ -82,7 +90,7 @@ def summary_html(verdict: dict[str, Any]) -> str:
         f"<h2>Verdict</h2><table>{rows}</table>"
         f"<h2>Requirements ({counts})</h2>"
         "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
-        "<tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Tests</th><th>First failure / warning</th></tr>"
+        "<tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Tests</th><th>Findings</th></tr>"
         f"{matrix}</table>"
         + (f"<h2>Not run</h2><ul>{not_run}</ul>" if not_run else "")
         + f"<h2>Choices made where the documents are ambiguous</h2><ul>{decisions}</ul>"

@@ -1,44 +1,137 @@
-"""Masking of credentials: every text that leaves the suite passes through a Masker first."""
+"""Masking of secrets: every text that leaves the suite passes through a Masker first.
+
+A secret is masked in every form the suite itself produces or a target can echo back: as it is and in any
+letter case, in HTTP Basic tokens (UTF-8 and Latin-1), JSON `\\u` escapes, percent-encoding (either hex
+case, `+` or `%20` for spaces), HTML entities (named, decimal, hex), hex and base64 of its bytes, Python's
+bytes and unicode-escape reprs. The leak scan (`report.leaks`) searches the artefacts for the same forms.
+"""
 
 from __future__ import annotations
 
 import base64
+import html
+import json
+import re
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from ..target import Credentials
 
 MASK = "***"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "x-woos-key", "cookie", "set-cookie"})
+MIN_SECRET_LENGTH = 3  # a one- or two-character "secret" would mask half the report
+
+
+def encodings(secret: str) -> set[str]:
+    """Every form of `secret` a report or a target could carry (matched case-insensitively)."""
+    forms = {secret}
+    utf8 = secret.encode("utf-8")
+    raw_forms = [utf8]
+    try:
+        raw_forms.append(secret.encode("latin-1"))
+    except UnicodeEncodeError:
+        pass
+    forms.add(json.dumps(secret)[1:-1])  # \uXXXX escapes
+    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    forms.add(secret.encode("unicode_escape").decode("ascii"))
+    for data in raw_forms:
+        forms.add(repr(data)[2:-1])  # b'P\xc3\xa4ss' as Python prints it
+        forms.add(data.hex())
+        encoded = base64.b64encode(data).decode("ascii")
+        forms.update({encoded, encoded.rstrip("="), base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")})
+        forms.add(quote_plus(data, safe=""))
+        forms.add(quote(data, safe=""))
+    forms.add(html.escape(secret))
+    forms.add(html.escape(secret, quote=False))
+    forms.add("".join(f"&#{ord(char)};" for char in secret))
+    forms.add("".join(f"&#x{ord(char):x};" for char in secret))
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+def basic_tokens(username: str, password: str) -> set[str]:
+    """The base64 tokens an `Authorization: Basic` header carries for the pair, UTF-8 and Latin-1."""
+    pair = f"{username}:{password}"
+    tokens = {base64.b64encode(pair.encode("utf-8")).decode("ascii")}
+    try:
+        tokens.add(base64.b64encode(pair.encode("latin-1")).decode("ascii"))
+    except UnicodeEncodeError:
+        pass
+    return tokens
 
 
 class Masker:
-    """Replaces known secret values (and their Basic-auth and percent-encoded forms) with ***."""
+    """Replaces known secret values, in all their forms, with ***."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._forms: list[str] = []  # lower-cased, longest first
         for secret in secrets:
             self.add(secret)
 
+    @classmethod
+    def for_credentials(cls, credentials: Credentials, *, basic: bool) -> Masker:
+        masker = cls()
+        if basic:
+            masker.add_basic(credentials.username, credentials.password)
+        else:  # both values are secrets when they ride in headers of their own
+            masker.add(credentials.username)
+            masker.add(credentials.password)
+        return masker
+
     def add(self, secret: str) -> None:
-        if len(secret) < 3:  # a one- or two-character "secret" would mask half the report
+        if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
             return
         self._secrets.add(secret)
+        forms = set(self._forms) | {form.lower() for form in encodings(secret)}
+        self._forms = sorted(forms, key=len, reverse=True)
 
     def add_basic(self, username: str, password: str) -> None:
         self.add(password)
-        self.add(base64.b64encode(f"{username}:{password}".encode()).decode())
+        for token in basic_tokens(username, password):
+            self.add(token)
 
     @property
     def secrets(self) -> frozenset[str]:
         return frozenset(self._secrets)
 
-    def text(self, value: str) -> str:
-        from urllib.parse import quote
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return tuple(self._forms)
 
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            value = value.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
-        return value
+    def text(self, value: str) -> str:
+        if not self._forms or not value:
+            return value
+        lowered = value.lower()
+        if len(lowered) != len(value):  # a few characters change length when lower-cased: match with re instead
+            pattern = "|".join(re.escape(form) for form in self._forms)
+            return re.sub(pattern, MASK, value, flags=re.IGNORECASE)
+        spans: list[tuple[int, int]] = []
+        for form in self._forms:
+            start = lowered.find(form)
+            while start != -1:
+                spans.append((start, start + len(form)))
+                start = lowered.find(form, start + 1)
+        if not spans:
+            return value
+        spans.sort()
+        merged: list[list[int]] = []
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        out, position = [], 0
+        for start, end in merged:
+            out += [value[position:start], MASK]
+            position = end
+        out.append(value[position:])
+        return "".join(out)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Header values masked; names too (a target may echo a secret as a header name)."""
         return {
-            name: MASK if name.lower() in SENSITIVE_HEADERS else self.text(str(value))
+            self.text(str(name)): MASK if str(name).lower() in SENSITIVE_HEADERS else self.text(str(value))
             for name, value in headers.items()
         }

@@ -1,5 +1,6 @@
-"""Helpers for hand-written conformance tests: build a schemathesis case for a documented operation and
-validate a response with the profile's checks, so that every answer the suite sees feeds the ledger."""
+"""Helpers for hand-written conformance tests: send a request to a documented operation and validate the
+answer with the profile's checks (so every answer the suite sees becomes records), parameters built from the
+run, and hypothesis settings sized by the run's budget."""
 
 from __future__ import annotations
 
@@ -7,10 +8,58 @@ import json
 from typing import Any
 
 import requests
+from hypothesis import HealthCheck, settings
 from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation
 
-from ..runtime import Run
+from ..outcomes import PASS, WARN, Record
+from ..plugin import contract_test, run_params
+from ..run import Run
+
+__all__ = [
+    "Run",
+    "body_json",
+    "contract_test",
+    "has_operation",
+    "operation",
+    "prefer",
+    "property_settings",
+    "run_params",
+    "send",
+    "validate",
+]
+
+
+def prefer(run: Run, requirement: str, holds: bool, message: str) -> None:
+    """Record the suite's advice on an advisory rule from inside a test: a pass when `holds`, else a warning.
+
+    A test asserts what the documents state; what the suite only prefers (a status the documents leave open,
+    an example's shape) is judged here instead, so it can never fail the test or the run.
+    """
+    if run.profile.requirements[requirement].level != "advisory":
+        raise ValueError(f"{requirement} is not advisory: assert it instead")
+    recorder = run.recorder
+    recorder.add(
+        Record(
+            (requirement,),
+            PASS if holds else WARN,
+            recorder.current_test,
+            "test",
+            reason="" if holds else run.masker.text(message),
+            title="" if holds else run.masker.text(message.splitlines()[0][:200]),
+            exchange=None if holds else recorder.last_exchange,
+        )
+    )
+
+
+def property_settings(run: Run, *, at_least: int = 5, at_most: int = 50, divide: int = 1) -> settings:
+    """Hypothesis settings for a property test, its example count derived from --max-examples."""
+    return settings(
+        max_examples=max(at_least, min(run.max_examples // divide, at_most)),
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def operation(run: Run, operation_id: str) -> APIOperation:
@@ -48,7 +97,7 @@ def send(
     """
     op = operation(run, operation_id)
     path = op.path.format(**(path_parameters or {}))
-    kwargs: dict[str, Any] = {"params": query, "headers": headers or {}, "timeout": run.target.timeout}
+    kwargs: dict[str, Any] = {"params": query, "headers": headers or {}}
     if body is not None and raw_body is None:
         # Raw UTF-8, not \u escapes: a Cyrillic text must reach the target as the UTF-8 bytes the documents require.
         raw_body = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -56,12 +105,17 @@ def send(
         kwargs["data"] = raw_body
         kwargs["headers"].setdefault("Content-Type", "application/json")
     response = session.request(op.method.upper(), run.target.base_url + path, **kwargs)
-    case = make_case(op, path_parameters=path_parameters, query=query, body=body)
+    validate(run, make_case(op, path_parameters=path_parameters, query=query, body=body), response, checks)
+    return response
+
+
+def validate(run: Run, case: Any, response: requests.Response, checks: Any = None) -> None:
+    """Run the checks on an answer a test received. Their failures are recorded at once (under their own
+    requirements) and shown on the test when its body ends, so the test's own assertions still run."""
     try:
         case.validate_response(response, checks=list(checks or run.profile.checks))
     except FailureGroup as group:
-        run.deferred_check_failures.append(run.masker.text(str(group)))
-    return response
+        run.recorder.deferred_check_failures.append(run.masker.text(str(group)))
 
 
 def make_case(

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from conformance.runtime import Run
+from conformance.run import Run
 from conformance.suites.support import body_json, send
 
 

@@ -7,15 +7,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.imbee.accounts import create_user, new_unique_id, token_body, user_body
-from conformance.suites.support import body_json, send
+from conformance.suites.support import Run, body_json, send
 
-run = runtime.current()
-AUTH, KEY = run.profile.auth_headers or ("Authorization", "X-WOOS-KEY")
+AUTH, KEY = "Authorization", "X-WOOS-KEY"
 
 
-def example(operation_id: str, http: requests.Session) -> tuple[dict, dict[str, str]]:
+def example(run: Run, operation_id: str, http: requests.Session) -> tuple[dict, dict[str, str]]:
     """A body that would succeed, and the right X-WOOS-KEY for it."""
     corporate = run.target.credentials.password
     if operation_id == "createExternalUser":
@@ -50,12 +48,12 @@ OPERATIONS = ["createToken", "createExternalUser", "createChat"]
     ],
 )
 def test_refused_without_valid_credentials(
-    operation_id: str, probe: str, http: requests.Session, anonymous_http: requests.Session
+    operation_id: str, probe: str, run: Run, http: requests.Session, anonymous_http: requests.Session
 ) -> None:
-    body, key = example(operation_id, http)
+    body, key = example(run, operation_id, http)
     headers = PROBES[probe]({AUTH: run.target.credentials.username, **key})
     response = send(run, anonymous_http, operation_id, body=body, headers=headers)
-    run.auth_statuses[probe] = response.status_code
+    run.recorder.auth_statuses[probe] = response.status_code
     assert response.status_code == 401, (
         f"{operation_id} with {probe.replace('-', ' ')} answered {response.status_code}; it must be refused with 401"
     )
@@ -64,7 +62,7 @@ def test_refused_without_valid_credentials(
 
 
 @pytest.mark.requirement("R-IMB-21")
-def test_chat_creation_takes_a_user_apikey_not_the_corporate_token(http: requests.Session) -> None:
+def test_chat_creation_takes_a_user_apikey_not_the_corporate_token(run: Run, http: requests.Session) -> None:
     other = create_user(run, http, new_unique_id(run))
     body = {"type": "chat", "contacts": [{"idsha": other["virtualUser"]}]}
     response = send(run, http, "createChat", body=body)  # the session sends the corporate token

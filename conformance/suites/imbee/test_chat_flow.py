@@ -7,17 +7,15 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.imbee.accounts import create_user, new_unique_id, token_body
-from conformance.suites.support import body_json, send
+from conformance.suites.support import Run, body_json, send
 
-run = runtime.current()
-KEY = (run.profile.auth_headers or ("", "X-WOOS-KEY"))[1]
+KEY = "X-WOOS-KEY"
 TITLE = "Чат поддержки «Бонусы»"
 
 
 @pytest.fixture(scope="module")
-def flow(http: requests.Session) -> dict:
+def flow(run: Run, http: requests.Session) -> dict:
     creator, other = create_user(run, http, new_unique_id(run)), create_user(run, http, new_unique_id(run))
     body = {"type": "chat", "title": TITLE, "contacts": [{"idsha": other["virtualUser"]}]}
     first = send(run, http, "createChat", body=body, headers={KEY: creator["apikey"]})
@@ -61,7 +59,7 @@ def test_a_cyrillic_title_comes_back_unchanged(flow: dict) -> None:
 
 
 @pytest.mark.requirement("R-IMB-40")
-def test_a_token_for_the_chat_creator(flow: dict, http: requests.Session) -> None:
+def test_a_token_for_the_chat_creator(flow: dict, run: Run, http: requests.Session) -> None:
     response = send(run, http, "createToken", body=token_body(run, flow["creator"]["virtualUser"]))
     body = (body_json(response) or {}).get("body") or {}
     missing = {"url", "user_idsha", "date_limit", "max_retries", "previously_created"} - body.keys()
@@ -72,7 +70,7 @@ def test_a_token_for_the_chat_creator(flow: dict, http: requests.Session) -> Non
 
 @pytest.mark.requirement("R-IMB-18")
 @pytest.mark.parametrize("chat_type, accepted", [("group", True), ("service", True), ("broadcast", False)])
-def test_chat_types(chat_type: str, accepted: bool, flow: dict, http: requests.Session) -> None:
+def test_chat_types(chat_type: str, accepted: bool, flow: dict, run: Run, http: requests.Session) -> None:
     body = {"type": chat_type, "contacts": [{"idsha": flow["other"]["virtualUser"]}]}
     response = send(run, http, "createChat", body=body, headers={KEY: flow["creator"]["apikey"]})
     assert (response.status_code == 200) is accepted, (

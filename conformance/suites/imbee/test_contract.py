@@ -1,6 +1,6 @@
 """Schema-driven contract tests: schemathesis generates valid and invalid requests for the three operations and
 runs the profile's checks (the envelope on every answer, a non-zero code on every error, JSON in UTF-8, the
-response schemas, invalid input rejected with 400). Chat creation is user-scoped: its X-WOOS-KEY is the apikey
+response schemas, invalid input rejected). Chat creation is user-scoped: its X-WOOS-KEY is the apikey
 of a user the suite creates first."""
 
 from __future__ import annotations
@@ -10,19 +10,17 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.imbee.accounts import create_user, new_unique_id
-
-run = runtime.current()
+from conformance.suites.support import Run, contract_test
 
 
 @pytest.fixture(scope="session")
-def creator_key(http: requests.Session) -> Iterator[str]:
+def creator_key(run: Run, http: requests.Session) -> Iterator[str]:
     yield create_user(run, http, new_unique_id(run))["apikey"]
 
 
-@run.contract_schema.parametrize()
+@contract_test
 @pytest.mark.requirement("R-IMB-01")
-def test_operation_conforms(case, http: requests.Session, creator_key: str) -> None:  # noqa: ANN001 - a Case
+def test_operation_conforms(case, run: Run, http: requests.Session, creator_key: str) -> None:  # noqa: ANN001 - a Case
     headers = {"X-WOOS-KEY": creator_key} if case.operation.definition.raw["operationId"] == "createChat" else None
     case.call_and_validate(session=http, headers=headers, checks=list(run.profile.checks))

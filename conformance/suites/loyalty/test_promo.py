@@ -9,14 +9,11 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
-from conformance.suites.support import has_operation, operation, send
-
-run = runtime.current()
+from conformance.suites.support import Run, has_operation, operation, send
 
 
 @pytest.mark.requirement("R-LOY-26")
-def test_qr_code_method_is_implemented(http: requests.Session) -> None:
+def test_qr_code_method_is_implemented(run: Run, http: requests.Session) -> None:
     if not has_operation(run, "sendQrCode"):
         pytest.skip(f"POST /v1/promo/qrCode is new in 1.1.0; the target claims {run.target.api_version}")
     example = operation(run, "sendQrCode").definition.raw["requestBody"]["content"]["application/json"]["example"]

@@ -7,14 +7,11 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from conformance import runtime
-from conformance.suites.support import send
-
-run = runtime.current()
+from conformance.suites.support import Run, send
 
 
 @pytest.mark.requirement("R-LOY-01")
-def test_served_over_verified_https(http: requests.Session) -> None:
+def test_served_over_verified_https(run: Run, http: requests.Session) -> None:
     scheme = urlsplit(run.target.base_url).scheme
     assert scheme == "https", (
         f"The target is served over {scheme}:// ({run.target.base_url}); Koshelek calls the Loyalty "

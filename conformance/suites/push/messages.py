@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from conformance.runtime import Run
+from conformance.run import Run
 
 CYRILLIC_TITLE = "Бонусы начислены: спасибо за покупку в нашем магазине"[:50]
 

@@ -8,21 +8,23 @@ import base64
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push.messages import bulk_body, msisdn, send_body
-from conformance.suites.support import send
+from conformance.suites.support import Run, run_params, send
 
-run = runtime.current()
-WRONG = base64.b64encode(f"{run.target.credentials.username}:not-the-password".encode()).decode()
-PROBES = {
-    "missing": {},
-    "wrong-password": {"Authorization": f"Basic {WRONG}"},
-    "malformed-basic": {"Authorization": "Basic %%%not-base64%%%"},
-    "other-scheme": {"Authorization": "Bearer 0123456789abcdef"},
-}
+PROBES = ["missing", "wrong-password", "malformed-basic", "other-scheme"]
 
 
-def example_body(operation_id: str) -> dict:
+def probe_headers(run: Run, probe: str) -> dict[str, str]:
+    wrong = base64.b64encode(f"{run.target.credentials.username}:not-the-password".encode()).decode()
+    return {
+        "missing": {},
+        "wrong-password": {"Authorization": f"Basic {wrong}"},
+        "malformed-basic": {"Authorization": "Basic %%%not-base64%%%"},
+        "other-scheme": {"Authorization": "Bearer 0123456789abcdef"},
+    }[probe]
+
+
+def example_body(run: Run, operation_id: str) -> dict:
     to = msisdn(run, "registered") or 79216668899
     if operation_id == "sendPushBulkSingle":
         return bulk_body([to])
@@ -33,15 +35,20 @@ def example_body(operation_id: str) -> dict:
     return send_body(to)
 
 
-OPERATIONS = [result.ok().definition.raw["operationId"] for result in run.schema.get_all_operations()]
+def operations(run: Run) -> list[str]:
+    return [result.ok().definition.raw["operationId"] for result in run.schema.get_all_operations()]
 
 
 @pytest.mark.requirement("R-PUSH-03")
-@pytest.mark.parametrize("probe", list(PROBES))
-@pytest.mark.parametrize("operation_id", OPERATIONS)
-def test_refused_without_valid_credentials(operation_id: str, probe: str, anonymous_http: requests.Session) -> None:
-    response = send(run, anonymous_http, operation_id, body=example_body(operation_id), headers=PROBES[probe])
-    run.auth_statuses[probe] = response.status_code
+@pytest.mark.parametrize("probe", PROBES)
+@run_params("operation_id", operations)
+def test_refused_without_valid_credentials(
+    operation_id: str, probe: str, run: Run, anonymous_http: requests.Session
+) -> None:
+    response = send(
+        run, anonymous_http, operation_id, body=example_body(run, operation_id), headers=probe_headers(run, probe)
+    )
+    run.recorder.auth_statuses[probe] = response.status_code
     assert response.status_code == 401, (
         f"{operation_id} answered {response.status_code} to a request with {probe.replace('-', ' ')} "
         "credentials; the Push API refuses it with 401"

@@ -11,21 +11,19 @@ import time
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push.messages import msisdn, send_body
-from conformance.suites.support import body_json, send
+from conformance.suites.support import Run, body_json, send
 
-run = runtime.current()
 WAIT = 5.0  # seconds a status may take to arrive
 
 
-def receiver():  # noqa: ANN201 - the reference receiver's CallbackLog
+def receiver(run: Run):  # noqa: ANN201 - the reference receiver's CallbackLog
     if run.embedded is None or run.embedded.callbacks is None:
         pytest.skip("callbacks can only be observed when they reach the suite: run against the embedded sandbox")
     return run.embedded.callbacks
 
 
-def send_and_get_id(http: requests.Session, identity: str, notify: bool | None) -> str:
+def send_and_get_id(run: Run, http: requests.Session, identity: str, notify: bool | None) -> str:
     to = msisdn(run, identity)
     if to is None:
         pytest.skip(f"the target config has no [identities.{identity}] msisdn")
@@ -46,9 +44,9 @@ def wait_for_states(log, message_id: str, count: int) -> list[str]:  # noqa: ANN
 
 
 @pytest.mark.requirement("R-CB-05", "R-CB-06")
-def test_notified_message_reports_delivery_and_reading(http: requests.Session) -> None:
-    log = receiver()
-    message_id = send_and_get_id(http, "registered", notify=True)
+def test_notified_message_reports_delivery_and_reading(run: Run, http: requests.Session) -> None:
+    log = receiver(run)
+    message_id = send_and_get_id(run, http, "registered", notify=True)
     states = wait_for_states(log, message_id, 2)
     assert sorted(states) == ["DELIVERED", "OPENED"], (
         f"with qos.deliveryStatusNotifications true, DELIVERED and OPENED callbacks naming messageId {message_id} "
@@ -57,18 +55,18 @@ def test_notified_message_reports_delivery_and_reading(http: requests.Session) -
 
 
 @pytest.mark.requirement("R-STATE-02")
-def test_statuses_arrive_in_lifecycle_order(http: requests.Session) -> None:
-    log = receiver()
-    message_id = send_and_get_id(http, "registered", notify=True)
+def test_statuses_arrive_in_lifecycle_order(run: Run, http: requests.Session) -> None:
+    log = receiver(run)
+    message_id = send_and_get_id(run, http, "registered", notify=True)
     states = wait_for_states(log, message_id, 2)
     assert states == ["DELIVERED", "OPENED"], f"the statuses of {message_id} arrived as {states}, not DELIVERED, OPENED"
 
 
 @pytest.mark.requirement("R-CB-02")
-def test_callbacks_carry_the_agreed_credentials(http: requests.Session) -> None:
-    log = receiver()
+def test_callbacks_carry_the_agreed_credentials(run: Run, http: requests.Session) -> None:
+    log = receiver(run)
     refused_before = log.refused
-    message_id = send_and_get_id(http, "registered", notify=True)
+    message_id = send_and_get_id(run, http, "registered", notify=True)
     wait_for_states(log, message_id, 2)
     time.sleep(0.2)  # let retries of a refused callback land too
     assert log.refused == refused_before, (
@@ -79,20 +77,22 @@ def test_callbacks_carry_the_agreed_credentials(http: requests.Session) -> None:
 
 @pytest.mark.requirement("R-CB-04")
 @pytest.mark.parametrize("notify", [False, None], ids=["flag-false", "flag-absent"])
-def test_no_callback_without_the_notification_flag(notify: bool | None, http: requests.Session) -> None:
-    log = receiver()
-    quiet = send_and_get_id(http, "registered", notify=notify)
-    sentinel = send_and_get_id(http, "registered", notify=True)  # sent after: once its callbacks are in, so are any
+def test_no_callback_without_the_notification_flag(notify: bool | None, run: Run, http: requests.Session) -> None:
+    log = receiver(run)
+    quiet = send_and_get_id(run, http, "registered", notify=notify)
+    sentinel = send_and_get_id(
+        run, http, "registered", notify=True
+    )  # sent after: once its callbacks are in, so are any
     wait_for_states(log, sentinel, 2)
     time.sleep(0.2)
     assert states_of(log, quiet) == [], f"message {quiet} was sent without the flag but got {states_of(log, quiet)}"
 
 
 @pytest.mark.requirement("R-PUSH-17")
-def test_no_callback_for_an_unregistered_number(http: requests.Session) -> None:
-    log = receiver()
-    unregistered = send_and_get_id(http, "unregistered", notify=True)
-    sentinel = send_and_get_id(http, "registered", notify=True)
+def test_no_callback_for_an_unregistered_number(run: Run, http: requests.Session) -> None:
+    log = receiver(run)
+    unregistered = send_and_get_id(run, http, "unregistered", notify=True)
+    sentinel = send_and_get_id(run, http, "registered", notify=True)
     wait_for_states(log, sentinel, 2)
     time.sleep(0.2)
     assert states_of(log, unregistered) == [], (

@@ -8,12 +8,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
-
-run = runtime.current()
+from conformance.suites.support import Run, contract_test
 
 
-@run.contract_schema.parametrize()
+@contract_test
 @pytest.mark.requirement("R-PUSH-02", "R-PUSH-09")
-def test_operation_conforms(case, http: requests.Session) -> None:  # noqa: ANN001 - a schemathesis Case
+def test_operation_conforms(case, run: Run, http: requests.Session) -> None:  # noqa: ANN001 - a schemathesis Case
     case.call_and_validate(session=http, checks=list(run.profile.checks))

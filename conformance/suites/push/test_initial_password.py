@@ -10,14 +10,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push.messages import msisdn, send_body
-from conformance.suites.support import has_operation, send
+from conformance.suites.support import Run, has_operation, send
+from conformance.transport import BasicAuth
 
-run = runtime.current()
 
-
-def account() -> dict[str, str]:
+def account(run: Run) -> dict[str, str]:
     if not has_operation(run, "resetPassword"):
         pytest.skip(f"the initial-password rule is new in 1.1.0; the target claims {run.target.api_version}")
     found = run.target.config.identity("initial_account")
@@ -26,22 +24,23 @@ def account() -> dict[str, str]:
     return found
 
 
-def session_as(login: str, password: str) -> requests.Session:
-    session = run.session()
-    session.auth = (login, password)
+def session_as(run: Run, login: str, password: str) -> requests.Session:
+    session = run.session(credentials=False)
+    session.auth = BasicAuth(login, password)
     return session
 
 
-def a_send() -> dict:
+def a_send(run: Run) -> dict:
     return send_body(msisdn(run, "unregistered") or 79990000000)
 
 
 @pytest.mark.requirement("R-PUSH-05")
 @pytest.mark.parametrize("operation_id", ["sendPush", "sendPushBulkSingle"])
-def test_initial_password_is_refused_outside_the_reset(operation_id: str) -> None:
-    acct = account()
-    body = a_send() if operation_id == "sendPush" else {**a_send(), "msisdn": [a_send()["msisdn"]], "subId": "c"}
-    response = send(run, session_as(acct["login"], acct["password"]), operation_id, body=body)
+def test_initial_password_is_refused_outside_the_reset(operation_id: str, run: Run) -> None:
+    acct = account(run)
+    one = a_send(run)
+    body = one if operation_id == "sendPush" else {**one, "msisdn": [one["msisdn"]], "subId": "c"}
+    response = send(run, session_as(run, acct["login"], acct["password"]), operation_id, body=body)
     assert response.status_code == 401, (
         f"{operation_id} with the initial password answered {response.status_code}; until the password is "
         "reset, every resource but PUT /public/user/reset-password answers 401"
@@ -49,10 +48,10 @@ def test_initial_password_is_refused_outside_the_reset(operation_id: str) -> Non
 
 
 @pytest.mark.requirement("R-PUSH-06")
-def test_reset_accepts_the_initial_password() -> None:
-    acct = account()
+def test_reset_accepts_the_initial_password(run: Run) -> None:
+    acct = account(run)
     response = send(
-        run, session_as(acct["login"], acct["password"]), "resetPassword", body={"password": acct["new_password"]}
+        run, session_as(run, acct["login"], acct["password"]), "resetPassword", body={"password": acct["new_password"]}
     )
     assert response.status_code == 200, (
         f"PUT /public/user/reset-password with the initial password answered {response.status_code}: "
@@ -61,9 +60,9 @@ def test_reset_accepts_the_initial_password() -> None:
 
 
 @pytest.mark.requirement("R-PUSH-07")
-def test_after_the_reset_the_new_password_works_and_the_old_one_does_not() -> None:
-    acct = account()
-    new = send(run, session_as(acct["login"], acct["new_password"]), "sendPush", body=a_send())
+def test_after_the_reset_the_new_password_works_and_the_old_one_does_not(run: Run) -> None:
+    acct = account(run)
+    new = send(run, session_as(run, acct["login"], acct["new_password"]), "sendPush", body=a_send(run))
     assert new.status_code == 200, f"the new password was refused after the reset: {new.status_code}"
-    old = send(run, session_as(acct["login"], acct["password"]), "sendPush", body=a_send())
+    old = send(run, session_as(run, acct["login"], acct["password"]), "sendPush", body=a_send(run))
     assert old.status_code == 401, f"the initial password still works after the reset ({old.status_code})"

@@ -10,16 +10,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push.messages import bulk_body, msisdn
-from conformance.suites.support import send
-
-run = runtime.current()
+from conformance.suites.support import Run, send
 
 
 @pytest.mark.run_last
 @pytest.mark.requirement("R-RATE-02")
-def test_sends_beyond_the_limit_are_refused(http: requests.Session) -> None:
+def test_sends_beyond_the_limit_are_refused(run: Run, http: requests.Session) -> None:
     limit = run.target.config.setting("rate_limit_per_minute")
     to = msisdn(run, "registered")
     if limit is None or to is None:

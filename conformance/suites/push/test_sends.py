@@ -7,14 +7,11 @@ import uuid
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push.messages import bulk_body, msisdn, send_body
-from conformance.suites.support import body_json, send
-
-run = runtime.current()
+from conformance.suites.support import Run, body_json, send
 
 
-def number(identity: str) -> int:
+def number(run: Run, identity: str) -> int:
     found = msisdn(run, identity)
     if found is None:
         pytest.skip(f"the target config has no [identities.{identity}] msisdn")
@@ -28,8 +25,8 @@ def assert_uuid(value: object) -> None:
 
 @pytest.mark.requirement("R-PUSH-16", "R-PUSH-14")
 @pytest.mark.parametrize("push_type", ["TRANSACTION", "SERVICE", "PROMO"])
-def test_registered_number_is_enqueued(push_type: str, http: requests.Session) -> None:
-    response = send(run, http, "sendPush", body=send_body(number("registered"), push_type=push_type))
+def test_registered_number_is_enqueued(push_type: str, run: Run, http: requests.Session) -> None:
+    response = send(run, http, "sendPush", body=send_body(number(run, "registered"), push_type=push_type))
     body = body_json(response) or {}
     assert response.status_code == 200 and body.get("state") == "ENQUEUED", (
         f"a {push_type} send to the registered number must answer 200 with state ENQUEUED; "
@@ -39,8 +36,8 @@ def test_registered_number_is_enqueued(push_type: str, http: requests.Session) -
 
 
 @pytest.mark.requirement("R-PUSH-15", "R-PUSH-14")
-def test_unregistered_number_is_reported(http: requests.Session) -> None:
-    response = send(run, http, "sendPush", body=send_body(number("unregistered")))
+def test_unregistered_number_is_reported(run: Run, http: requests.Session) -> None:
+    response = send(run, http, "sendPush", body=send_body(number(run, "unregistered")))
     body = body_json(response) or {}
     assert response.status_code == 200 and body.get("state") == "MSISDN_NOT_REGISTERED", (
         f"a send to a number with no Koshelek user must answer 200 with state MSISDN_NOT_REGISTERED; "
@@ -50,8 +47,8 @@ def test_unregistered_number_is_reported(http: requests.Session) -> None:
 
 
 @pytest.mark.requirement("R-BULK-02")
-def test_batch_sends_one_payload_to_every_number(http: requests.Session) -> None:
-    registered, unregistered = number("registered"), number("unregistered")
+def test_batch_sends_one_payload_to_every_number(run: Run, http: requests.Session) -> None:
+    registered, unregistered = number(run, "registered"), number(run, "unregistered")
     response = send(run, http, "sendPushBulkSingle", body=bulk_body([registered, unregistered]))
     assert response.status_code == 200, f"a valid batch answered {response.status_code}: {response.text[:200]!r}"
     entries = (body_json(response) or {}).get("messages")

@@ -9,11 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from conformance import runtime
 from conformance.suites.push_callback.callbacks import callback
-from conformance.suites.support import send
+from conformance.suites.support import Run, send
 
-run = runtime.current()
 OPERATION = "receivePushStatus"
 
 
@@ -25,7 +23,7 @@ def acknowledged(response: requests.Response, what: str) -> None:
 
 
 @pytest.mark.requirement("R-CB-02")
-def test_served_over_verified_https(http: requests.Session) -> None:
+def test_served_over_verified_https(run: Run, http: requests.Session) -> None:
     scheme = urlsplit(run.target.base_url).scheme
     assert scheme == "https", f"the callback URL is {scheme}:// ({run.target.base_url}); Koshelek calls it over HTTPS"
     send(run, http, OPERATION, body=callback())
@@ -33,35 +31,35 @@ def test_served_over_verified_https(http: requests.Session) -> None:
 
 @pytest.mark.requirement("R-CB-03")
 @pytest.mark.parametrize("state", ["DELIVERED", "OPENED"])
-def test_each_status_is_acknowledged(state: str, http: requests.Session) -> None:
+def test_each_status_is_acknowledged(state: str, run: Run, http: requests.Session) -> None:
     acknowledged(send(run, http, OPERATION, body=callback(state, msisdn=79216668899)), f"a {state} callback")
 
 
 @pytest.mark.requirement("R-CB-02")
-def test_cyrillic_text_is_accepted(http: requests.Session) -> None:
+def test_cyrillic_text_is_accepted(run: Run, http: requests.Session) -> None:
     body = callback(comment="Доставлено: «Бонусы начислены»")
     acknowledged(send(run, http, OPERATION, body=body), "a UTF-8 callback carrying Cyrillic text")
 
 
 @pytest.mark.requirement("R-CB-07")
-def test_unknown_fields_are_tolerated(http: requests.Session) -> None:
+def test_unknown_fields_are_tolerated(run: Run, http: requests.Session) -> None:
     body = callback(deliveredTo="android", attempt=1, meta={"region": "RU"})
     acknowledged(send(run, http, OPERATION, body=body), "a callback with fields the receiver does not know")
 
 
 @pytest.mark.requirement("R-CB-07")
-def test_optional_fields_may_be_absent(http: requests.Session) -> None:
+def test_optional_fields_may_be_absent(run: Run, http: requests.Session) -> None:
     acknowledged(send(run, http, OPERATION, body=callback()), "a callback without the optional msisdn")
 
 
 @pytest.mark.requirement("R-CB-08")
-def test_a_repeated_callback_is_acknowledged_again(http: requests.Session) -> None:
+def test_a_repeated_callback_is_acknowledged_again(run: Run, http: requests.Session) -> None:
     body = callback("OPENED", msisdn=79216668899)
     acknowledged(send(run, http, OPERATION, body=body), "a callback")
     acknowledged(send(run, http, OPERATION, body=body), "the same callback repeated (a retry)")
 
 
-def _probe_headers(probe: str) -> dict[str, str]:
+def _probe_headers(run: Run, probe: str) -> dict[str, str]:
     wrong = base64.b64encode(f"{run.target.credentials.username}:not-the-password".encode()).decode()
     return {
         "missing": {},
@@ -73,9 +71,9 @@ def _probe_headers(probe: str) -> dict[str, str]:
 
 @pytest.mark.requirement("R-CB-09")
 @pytest.mark.parametrize("probe", ["missing", "wrong-password", "malformed-basic", "other-scheme"])
-def test_refused_without_the_agreed_credentials(probe: str, anonymous_http: requests.Session) -> None:
-    response = send(run, anonymous_http, OPERATION, body=callback(), headers=_probe_headers(probe))
-    run.auth_statuses[probe] = response.status_code
+def test_refused_without_the_agreed_credentials(probe: str, run: Run, anonymous_http: requests.Session) -> None:
+    response = send(run, anonymous_http, OPERATION, body=callback(), headers=_probe_headers(run, probe))
+    run.recorder.auth_statuses[probe] = response.status_code
     assert response.status_code == 401, (
         f"a callback with {probe.replace('-', ' ')} credentials was answered {response.status_code}; "
         "the receiver must refuse it with 401"

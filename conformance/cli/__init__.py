@@ -1,0 +1,67 @@
+"""The `conformance` command: run a suite, serve a reference service, gate a release, verify a bundle.
+
+Thin: each command lives in its own module; what is tested lives in the suites and the plugin, and the
+verdict (hence the exit code) comes from the judge alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from .. import __version__
+from ..target import ConfigurationError
+from ..transport import TransportFailure
+from . import gate, run, serve, verify
+from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
+
+COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
+    "run": (run.add_parser, run.command),
+    "serve": (serve.add_parser, serve.command),
+    "gate": (gate.add_parser, gate.command),
+    "verify": (verify.add_parser, verify.command),
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own message, without echoing raw control characters
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {printable(message)}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="conformance", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add_parser, _ in COMMANDS.values():
+        add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # argparse itself exits 2 on a usage error
+    try:
+        return COMMANDS[args.command][1](args)
+    except (UsageError, ConfigurationError) as exc:
+        print(f"conformance: error: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except TransportFailure as exc:
+        print(f"conformance: target unreachable: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_TRANSPORT
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader of our output went away (e.g. `| head`): nothing left to say
+        sys.stderr.close()
+        return 141
+    except Exception as exc:  # a bug in the suite: say so in one line, keep the traceback in a file
+        import tempfile
+        import traceback
+
+        with tempfile.NamedTemporaryFile("w", prefix="conformance-crash-", suffix=".txt", delete=False) as crash:
+            traceback.print_exc(file=crash)
+        print(f"conformance: internal error ({type(exc).__name__}); details in {crash.name}", file=sys.stderr)
+        return EXIT_SUITE_BUG
+
+
+__all__ = ["EXIT_PASS", "build_parser", "main"]

@@ -1,0 +1,286 @@
+"""`conformance run API|all`: run a suite against a target and write the reports.
+
+The run itself is a pytest session (in this process) with the conformance plugin; this module checks the
+options, reaches the target once, hands pytest its arguments, scans the artefacts for secrets, and prints
+the judge's verdict. Its exit code is the verdict's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+from ..judge import judge
+from ..profiles import PROFILES, Profile, get_profile
+from ..report import leaks as leak_scan
+from ..report.bundle import KEY_ENV, write_bundle
+from ..report.masking import Masker
+from ..run import DEFAULT_DEADLINE
+from ..target import Credentials, TargetConfig, validate_base_url
+from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, probe
+from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable
+from .summary import print_summary
+
+ARTEFACTS = ("html", "junit.xml", "json", "log")
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="run a conformance suite and write the reports")
+    run.add_argument("api", choices=[*sorted(PROFILES), "all"], help="the API to test, or all of them")
+    run.add_argument("--base-url", help="the service under test (default: start the embedded reference service)")
+    run.add_argument("--report-dir", default="reports", help="where to write the reports (default: reports)")
+    run.add_argument("--max-examples", type=int, default=25, help="generated examples per operation (default 25)")
+    run.add_argument("--seed", type=int, help="seed for reproducible generation (default: random, reported)")
+    run.add_argument("--api-version", help="the API version the service claims (default: the spec's)")
+    run.add_argument("--target-config", help="TOML file with your test identities (default: the reference data)")
+    run.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
+    run.add_argument("--timeout", type=float, default=10.0, help="seconds for each answer, headers and body (10)")
+    run.add_argument(
+        "--deadline", type=float, default=DEFAULT_DEADLINE, help=f"seconds for the whole run ({DEFAULT_DEADLINE:g})"
+    )
+    run.add_argument(
+        "--max-body",
+        type=int,
+        default=DEFAULT_MAX_BODY,
+        help=f"largest answer body read, in bytes ({DEFAULT_MAX_BODY})",
+    )
+    run.add_argument(
+        "--bundle",
+        action="store_true",
+        help="also write DIR/API-evidence.zip: reports, spec, target config, signed manifest "
+        "(the HMAC key comes from CONFORMANCE_BUNDLE_KEY)",
+    )
+    run.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="turn on a faulty variant of the embedded reference service, to see what the suite reports "
+        "(repeatable; see `conformance serve API --list-faults`)",
+    )
+
+
+def check_options(args: argparse.Namespace, profile: Profile) -> None:
+    if args.max_examples < 1:
+        raise UsageError("--max-examples must be at least 1")
+    for name in ("timeout", "deadline"):
+        value = getattr(args, name)
+        if not math.isfinite(value) or value <= 0:
+            raise UsageError(f"--{name} must be a positive number of seconds")
+    if args.max_body < 1:
+        raise UsageError("--max-body must be a positive number of bytes")
+    if args.target_config:
+        TargetConfig.from_path(args.target_config, profile.target_settings)  # fail now, with the file's own error
+    if args.bundle and not os.environ.get(KEY_ENV):
+        raise UsageError(f"--bundle signs the evidence with the key in {KEY_ENV}: set it")
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
+    if args.fault and args.base_url:
+        raise UsageError("--fault turns on a faulty variant of the embedded reference service; leave out --base-url")
+    unknown = set(args.fault) - set(profile.faults())
+    if unknown:
+        raise UsageError(
+            f"unknown fault(s) {', '.join(sorted(unknown))}; see `conformance serve {profile.name} --list-faults`"
+        )
+    if args.api_version and args.api_version not in profile.api_versions:
+        raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
+    report_dir = Path(args.report_dir)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        probe_file = report_dir / f".{profile.name}.write-test"
+        probe_file.write_bytes(b"")
+        probe_file.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to --report-dir {args.report_dir}: {exc.strerror}") from None
+
+
+def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
+    """One authenticated request through the run's own HTTP layer, before anything else: exit 3 if it fails."""
+    base_url = validate_base_url(args.base_url)
+    credentials = Credentials.from_env(*profile.credential_env)
+    if credentials is None:
+        raise UsageError(profile.missing_credentials_message(base_url))
+    profile.check_credentials(credentials)
+    limits = Limits(timeout=args.timeout, max_body=args.max_body)
+    session = BoundedSession(limits, Breakers(limits), verify=args.ca_bundle or True)
+    auth = profile.auth_kwargs(credentials)
+    session.auth = auth.get("auth")
+    session.headers.update(auth.get("headers", {}))
+    with session:
+        probe(session, base_url + profile.probe_path, ca_bundle_given=bool(args.ca_bundle))
+    return credentials
+
+
+def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str, Path]) -> list[str]:
+    arguments = [
+        str(resources.files(profile.suite)),
+        "-c",
+        str(resources.files("conformance.suites").joinpath("pytest.ini")),
+        "--rootdir",
+        str(resources.files("conformance.suites")),
+        "-p",
+        "conformance.plugin",
+        "--conformance-api",
+        profile.name,
+        "--conformance-max-examples",
+        str(args.max_examples),
+        "--conformance-timeout",
+        str(args.timeout),
+        "--conformance-deadline",
+        str(args.deadline),
+        "--conformance-max-body",
+        str(args.max_body),
+        "--conformance-verdict",
+        str(paths["json"]),
+        "--html",
+        str(paths["html"]),
+        "--self-contained-html",
+        "--css",
+        str(resources.files("conformance.report").joinpath("report.css")),
+        "--junitxml",
+        str(paths["junit.xml"]),
+        "--tb=short",
+        "-q",
+    ]
+    for option, value in (
+        ("--conformance-base-url", args.base_url),
+        ("--conformance-seed", args.seed),
+        ("--conformance-api-version", args.api_version),
+        ("--conformance-target-config", args.target_config),
+        ("--conformance-ca-bundle", args.ca_bundle),
+    ):
+        if value is not None:
+            arguments += [option, str(value)]
+    if args.seed is not None:
+        arguments += ["--hypothesis-seed", str(args.seed)]
+    for fault in args.fault:
+        arguments += ["--conformance-fault", fault]
+    return arguments
+
+
+def command(args: argparse.Namespace) -> int:
+    if args.api == "all":
+        return run_all(args)
+    profile = get_profile(args.api)
+    check_options(args, profile)
+    if args.base_url:
+        reach(args, profile)
+    started = time.perf_counter()
+    report_dir = Path(args.report_dir)
+    paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
+    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
+        path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
+    print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...", flush=True)
+
+    from ..plugin import Outcome
+
+    outcome = Outcome()
+    pytest_exit, output = _run_pytest(pytest_arguments(args, profile, paths), outcome)
+    masker = outcome.run.masker if outcome.run is not None else _env_masker(profile)
+    paths["log"].write_text(printable(masker.text(output)), encoding="utf-8")
+    if outcome.verdict is None or outcome.run is None:
+        tail = [line for line in printable(masker.text(output)).strip().splitlines() if line.strip()][-5:]
+        if pytest_exit == 4:  # pytest's usage error: the plugin refused the options
+            raise UsageError("; ".join(line.removeprefix("ERROR: ") for line in tail))
+        print(f"conformance: the suite did not finish (pytest exit {pytest_exit}); see {paths['log']}", file=sys.stderr)
+        return EXIT_SUITE_BUG
+
+    run, verdict = outcome.run, outcome.verdict
+    secrets = [*masker.secrets, *run.target.config.secrets()]
+    pairs = [run.target.credentials.as_tuple()] if profile.auth_headers is None else []
+    needles = leak_scan.needles(secrets, pairs)
+    found = leak_scan.scan(paths.values(), needles)
+    if args.bundle and not found:
+        target_text = run.target.config.text
+        bundle = write_bundle(
+            report_dir, profile.name, profile.spec_file, profile.spec_bytes, target_text, os.environ[KEY_ENV]
+        )
+        found += leak_scan.scan([bundle], needles)
+        paths["bundle"] = bundle
+    if found:
+        verdict = judge(outcome.records, profile.requirements, replace(outcome.facts, leaks=tuple(found)))
+        _withhold(report_dir, profile, paths, run, verdict, found)
+    print_summary(run, verdict, paths, time.perf_counter() - started)
+    return verdict.exit_code
+
+
+def _run_pytest(arguments: list[str], outcome: object) -> tuple[int, str]:
+    """Run pytest in-process; its terminal output is kept (to be masked into the log), not shown."""
+    import pytest
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = int(pytest.main(arguments, plugins=[outcome]))
+    return code, buffer.getvalue()
+
+
+def _env_masker(profile: Profile) -> Masker:
+    credentials = Credentials.from_env(*profile.credential_env)
+    return Masker.for_credentials(credentials, basic=profile.auth_headers is None) if credentials else Masker()
+
+
+def _withhold(
+    report_dir: Path, profile: Profile, paths: dict[str, Path], run: object, verdict: object, found: list[str]
+) -> None:
+    """A secret reached an artefact: none of them may be shared. Only a bare verdict JSON is left."""
+    from ..report import verdict_json
+
+    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
+        path.unlink(missing_ok=True)
+    document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
+    document["requirements"] = []  # findings quote exchanges: the bare verdict keeps none
+    verdict_json.write(document, paths["json"])
+    print(
+        f"conformance: BUG: a credential appears in {', '.join(found)}; the reports were withheld. Please report this.",
+        file=sys.stderr,
+    )
+
+
+def run_all(args: argparse.Namespace) -> int:
+    """Every suite on its embedded reference, each in a fresh interpreter, then an index of this invocation."""
+    if args.base_url or args.fault or args.target_config or args.api_version:
+        raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    from ..report.index import write_index
+
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "index.html").unlink(missing_ok=True)
+    codes: dict[str, int] = {}
+    for api in sorted(PROFILES):
+        # -P: the current directory (say, a checkout of this repository) must not shadow the installed package.
+        command_line = [
+            sys.executable,
+            "-P",
+            "-m",
+            "conformance",
+            "run",
+            api,
+            "--report-dir",
+            args.report_dir,
+            "--max-examples",
+            str(args.max_examples),
+            "--timeout",
+            str(args.timeout),
+            "--deadline",
+            str(args.deadline),
+            "--max-body",
+            str(args.max_body),
+        ]
+        if args.seed is not None:
+            command_line += ["--seed", str(args.seed)]
+        codes[api] = subprocess.run(command_line).returncode
+    index = write_index(report_dir, sorted(PROFILES), codes)
+    print(f"conformance: index of all runs: {index}")
+    # The most serious outcome wins: a suite bug, then usage, then transport, then non-conformance.
+    for code in (EXIT_SUITE_BUG, EXIT_USAGE, 3, 1, 4):
+        if code in codes.values():
+            return code
+    return 0 if all(code == 0 for code in codes.values()) else EXIT_SUITE_BUG

@@ -1,0 +1,48 @@
+"""The terminal summary of a run: the verdict, why, each failing or warning requirement, where the reports are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..report.verdict_json import findings
+from .common import printable
+
+if TYPE_CHECKING:
+    from ..judge import Verdict
+    from ..run import Run
+
+
+def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path], seconds: float) -> None:
+    counts = verdict.counts()
+    print(
+        f"conformance: verdict {verdict.verdict.upper()} for {run.profile.spec['info']['title']} "
+        f"{run.target.api_version} at {run.target.base_url}"
+    )
+    if verdict.verdict != "pass":
+        for reason in verdict.reasons:
+            print(f"  {verdict.verdict.upper()}: {printable(reason)}")
+    extra = "".join(
+        f", {counts[status]} {status}" for status in ("error", "inconclusive", "not-applicable") if counts[status]
+    )
+    recorder = run.recorder
+    requests = recorder.answered + sum(recorder.unanswered.values())
+    print(
+        f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
+        f"{counts['not-tested']} not tested{extra}; {requests} requests in {seconds:.1f} s; seed {run.seed}"
+    )
+    for req_id, result in verdict.requirements.items():
+        if result.status not in ("fail", "warn", "error", "inconclusive"):
+            continue
+        print(f"  {result.status.upper():5} {req_id}: {result.requirement.rule}")
+        for group in findings(result.findings)[:3]:
+            print(f"        {printable(str(group['title']))} (x{group['count']}, {group['check']})")
+        first = next((g for g in findings(result.findings) if g.get("exchange")), None)
+        if first is not None:
+            print(f"        reproduce: {printable(first['exchange']['curl'])}")
+    shown = [paths[kind] for kind in ("html", "junit.xml", "json") if paths[kind].exists()]
+    if shown:
+        log = f" (log: {paths['log']})" if paths["log"].exists() else ""
+        print(f"  reports: {', '.join(str(p) for p in shown)}{log}")
+    if "bundle" in paths and paths["bundle"].exists():
+        print(f"  evidence bundle: {paths['bundle']} (check it with `conformance verify`)")

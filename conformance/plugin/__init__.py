@@ -1,0 +1,210 @@
+"""The pytest plugin of a conformance run (`-p conformance.plugin`): options, the run, fixtures, collection.
+
+Its parts, one job each:
+- this module: the options, the `Run` (built in `pytest_configure`, kept in `config.stash`), the fixtures
+  that hand it to tests, the collection of run-dependent parameters, and the verdict at the session's end;
+- `schemathesis_bridge`: schemathesis' check results become records;
+- `phases`: pytest's setup / call / teardown outcomes become records;
+- `html`: the pytest-html report's summary and extras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from ..judge import RunFacts, Verdict, judge
+from ..outcomes import Record
+from ..run import DEFAULT_DEADLINE, Run, RunOptions, start
+from ..target import ConfigurationError
+from ..transport import DEFAULT_MAX_BODY
+from . import schemathesis_bridge
+
+pytest_plugins = ["conformance.plugin.phases"]
+
+RUN = pytest.StashKey[Run]()
+VERDICT = pytest.StashKey[Verdict]()
+CONTRACT = "__conformance_contract__"  # set on a test function by `contract_test`
+
+
+class Outcome:
+    """Handed to `pytest.main(plugins=[...])` by the CLI: receives the judged run when the session ends."""
+
+    def __init__(self) -> None:
+        self.run: Run | None = None
+        self.verdict: Verdict | None = None
+        self.records: list[Record] = []
+        self.facts: RunFacts = RunFacts()
+
+
+def run_of(config: pytest.Config) -> Run:
+    try:
+        return config.stash[RUN]
+    except KeyError:
+        raise RuntimeError(
+            "no conformance run is active: run the suite through `conformance run` "
+            "or pytest with `-p conformance.plugin --conformance-api NAME`"
+        ) from None
+
+
+def active_run(config: pytest.Config) -> Run | None:
+    return config.stash.get(RUN, None)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Koshelek / Imbee API conformance")
+    group.addoption("--conformance-api", help="the API profile to test (e.g. loyalty)")
+    group.addoption("--conformance-base-url", help="the target's base URL; default: the embedded reference service")
+    group.addoption("--conformance-target-config", help="TOML file with the partner's test identities")
+    group.addoption("--conformance-api-version", help="the API version the target claims")
+    group.addoption("--conformance-max-examples", type=int, default=25, help="generated examples per operation")
+    group.addoption("--conformance-seed", type=int, help="seed for schemathesis and hypothesis")
+    group.addoption("--conformance-ca-bundle", help="CA bundle to verify the target's TLS certificate with")
+    group.addoption("--conformance-timeout", type=float, default=10.0, help="seconds to wait for each answer")
+    group.addoption("--conformance-deadline", type=float, default=DEFAULT_DEADLINE, help="seconds for the whole run")
+    group.addoption("--conformance-max-body", type=int, default=DEFAULT_MAX_BODY, help="largest answer body read")
+    group.addoption("--conformance-verdict", help="where to write the machine-readable verdict (JSON)")
+    group.addoption("--conformance-fault", action="append", default=[], help="faulty variant of the embedded service")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): the requirement ids (x-requirements) a test checks")
+    config.addinivalue_line("markers", "run_last: runs after every other test (it leaves the target changed)")
+    config.addinivalue_line("markers", "run_params(argnames, build): parameters built from the run")
+    api = config.getoption("conformance_api", None)
+    if not api:
+        return
+    options = RunOptions(
+        api=api,
+        base_url=config.getoption("conformance_base_url"),
+        target_config=config.getoption("conformance_target_config"),
+        api_version=config.getoption("conformance_api_version"),
+        max_examples=config.getoption("conformance_max_examples"),
+        seed=config.getoption("conformance_seed"),
+        ca_bundle=config.getoption("conformance_ca_bundle"),
+        timeout=config.getoption("conformance_timeout"),
+        deadline=config.getoption("conformance_deadline"),
+        max_body=config.getoption("conformance_max_body"),
+        faults=tuple(config.getoption("conformance_fault")),
+    )
+    try:
+        run = start(options)
+    except ConfigurationError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUN] = run
+    schemathesis_bridge.install(run)
+    from .html import HtmlReport
+
+    config.pluginmanager.register(HtmlReport(run, config), "conformance-html")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = active_run(config)
+    if run is not None:
+        run.stop()
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> Run:
+    return run_of(request.config)
+
+
+@pytest.fixture(scope="session")
+def http(run: Run) -> Iterator[requests.Session]:
+    """A session through the run's HTTP layer that sends the target's credentials."""
+    session = run.session()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def anonymous_http(run: Run) -> Iterator[requests.Session]:
+    """Like `http`, without credentials: for the authentication tests."""
+    session = run.session(credentials=False)
+    yield session
+    session.close()
+
+
+# --- collection ----------------------------------------------------------------------------------
+
+
+def contract_test(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a test as the schemathesis contract test of the run: it is parametrized, at collection, with the
+    run's `contract_schema` (one item per operation), through schemathesis' own `parametrize`."""
+    setattr(func, CONTRACT, True)
+    return func
+
+
+def run_params(argnames: str, build: Callable[[Run], list[Any]]) -> pytest.MarkDecorator:
+    """Parametrize a test with values that depend on the run (its operations, its target config)."""
+    return pytest.mark.run_params(argnames, build)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: Any) -> Any:
+    if not getattr(obj, CONTRACT, False) or not collector.istestfunction(obj, name):
+        return None
+    run = active_run(collector.config)
+    if run is None:
+        return None
+    parametrized = run.contract_schema.parametrize()(obj)
+    setattr(parametrized, CONTRACT, False)  # functools.wraps copied the mark: collect it as schemathesis' now
+    return collector.ihook.pytest_pycollect_makeitem(collector=collector, name=name, obj=parametrized)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = active_run(metafunc.config)
+    if run is None:
+        return
+    for marker in metafunc.definition.iter_markers("run_params"):
+        argnames, build = marker.args
+        metafunc.parametrize(argnames, build(run))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run = active_run(config)
+    if run is None:
+        return
+    catalogue = run.profile.requirements
+    for item in items:
+        marked = requirements_of(item)
+        unknown = [req_id for req_id in marked if req_id not in catalogue]
+        if not marked or unknown:  # a suite bug: every test says which documented rules it checks
+            raise RuntimeError(
+                f"{item.nodeid}: " + (f"names unknown requirements {unknown}" if unknown else "names no requirement")
+            )
+    # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
+    items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+
+
+def requirements_of(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(req for mark in item.iter_markers("requirement") for req in mark.args))
+
+
+# --- the end: one judge, one verdict -----------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    run = active_run(session.config)
+    if run is None:
+        return
+    from ..report import verdict_json
+
+    operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
+    records = list(run.recorder.records)
+    facts = run.recorder.facts(operations, run.not_applicable)
+    verdict = judge(records, run.profile.requirements, facts)
+    session.config.stash[VERDICT] = verdict
+    path = session.config.getoption("conformance_verdict")
+    if path:
+        verdict_json.write(verdict_json.build(run, verdict), path)
+    for plugin in session.config.pluginmanager.get_plugins():
+        if isinstance(plugin, Outcome):
+            plugin.run, plugin.verdict, plugin.records, plugin.facts = run, verdict, records, facts

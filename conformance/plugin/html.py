@@ -1,0 +1,64 @@
+"""The pytest-html report: its title, the verdict summary on top, a requirements column, failure extras.
+
+Registered by the plugin for an active run only (pytest-html's hooks carry no config to find it with).
+"""
+
+from __future__ import annotations
+
+import html as html_escape
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+
+class HtmlReport:
+    def __init__(self, run: Run, config: pytest.Config) -> None:
+        self.run, self.config = run, config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = f"{self.run.profile.spec['info']['title']}: conformance report"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: Any
+    ) -> None:
+        from ..report import verdict_json
+        from ..report.html import summary_html
+        from . import VERDICT
+
+        verdict = self.config.stash.get(VERDICT, None)
+        if verdict is not None:
+            prefix.append(summary_html(verdict_json.build(self.run, verdict)))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(2, '<th class="sortable" data-column-type="requirements">Requirements</th>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        ids = dict(report.user_properties).get("requirements", "")
+        cells.insert(2, f'<td class="col-requirements">{html_escape.escape(ids)}</td>')
+
+    @pytest.hookimpl(hookwrapper=True, trylast=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if not report.failed:
+            return
+        try:
+            from pytest_html import extras
+        except ImportError:  # the HTML report is optional when the plugin runs under plain pytest
+            return
+        exchange = self.run.recorder.last_exchange
+        added = getattr(report, "extras", [])
+        if exchange:
+            added.append(extras.text(exchange["curl"], name="curl (reproduce)"))
+            added.append(
+                extras.json({k: exchange.get(k) for k in ("request", "response", "note")}, name="request and response")
+            )
+        report.extras = added

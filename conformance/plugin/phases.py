@@ -1,0 +1,149 @@
+"""pytest's test phases become records for the requirements a test names (`@pytest.mark.requirement`).
+
+- setup or teardown that raises: `error` (a fixture's failure is no evidence either way);
+- a skipped test: `skip`, with its reason;
+- a test whose body ran to its end: `pass` (checks that failed on its answers have their own records);
+- a test whose own assertion failed: `fail`, with the assertion's message and the last exchange;
+- a test stopped by a failing check: no record of its own (the check's record is the evidence);
+- a test that got no answer, or raised anything else: `error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from schemathesis.core.failures import Failure
+
+from ..outcomes import ERROR, FAIL, PASS, SKIP, Record
+from ..transport import AnswerTooLarge, NoAnswer, cause_of
+from . import active_run, requirements_of
+
+REASON_LIMIT = 1500
+
+
+class CheckFailures(AssertionError):
+    """Checks failed on answers a hand-written test received; they are recorded already."""
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    run = active_run(item.config)
+    if run is not None:
+        run.recorder.current_test = item.nodeid
+        run.recorder.last_exchange = None
+        run.recorder.deferred_check_failures = []
+    yield
+    if run is not None:
+        run.recorder.current_test = "run"
+        if run.recorder.deadline_reached and not item.session.shouldstop:
+            item.session.shouldstop = run.recorder.deadline_reached
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    run = active_run(item.config)
+    outcome = yield
+    if run is None:
+        return
+    deferred = run.recorder.deferred_check_failures
+    if outcome.excinfo is None and deferred:  # the body ran to its end: show the checks' failures on the test
+        outcome.force_exception(
+            CheckFailures(f"{len(deferred)} answer(s) failed conformance checks; the first:\n{deferred[0]}")
+        )
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup) and not isinstance(exc, Failure):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _no_answer(exc: BaseException) -> BaseException | None:
+    """The transport failure behind an exception (in a group, or as its cause), if any."""
+    seen, pending = set(), [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NoAnswer | AnswerTooLarge):
+            return current
+        import requests
+
+        if isinstance(current, requests.RequestException):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                pending.append(linked)
+    return None
+
+
+def _classify(exc: BaseException) -> tuple[str | None, str]:
+    """(record status or None, reason) for a test body that raised `exc`."""
+    leaves = _leaves(exc)
+    if all(isinstance(leaf, CheckFailures) for leaf in leaves):
+        return PASS, ""  # the body ran to its end; the checks have their records
+    transport = _no_answer(exc)
+    if transport is not None:
+        return ERROR, f"no usable answer: {cause_of(transport)}"
+    own = [
+        leaf for leaf in leaves if isinstance(leaf, AssertionError) and not isinstance(leaf, Failure | CheckFailures)
+    ]
+    if own:
+        return FAIL, str(own[0])
+    if all(isinstance(leaf, Failure | CheckFailures) for leaf in leaves):
+        return None, ""  # a check stopped the test: its own record is the evidence
+    first = next(leaf for leaf in leaves if not isinstance(leaf, Failure | CheckFailures))
+    return ERROR, f"the test raised {type(first).__name__}: {first}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    marked = requirements_of(item)
+    if report.when == "call" and marked:
+        item.user_properties.append(("requirements", " ".join(marked)))
+    run = active_run(item.config)
+    if run is None or not marked:
+        return
+    recorder, masker = run.recorder, run.masker
+    status: str | None = None
+    reason = ""
+    if report.skipped:
+        status = SKIP
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        recorder.skips[item.nodeid] = reason
+    elif report.when == "call":
+        if report.passed:
+            status = PASS
+        elif call.excinfo is not None:
+            status, reason = _classify(call.excinfo.value)
+    elif report.failed and call.excinfo is not None:  # setup or teardown raised
+        transport = _no_answer(call.excinfo.value)
+        cause = (
+            f"no usable answer: {cause_of(transport)}"
+            if transport
+            else (f"{type(call.excinfo.value).__name__}: {call.excinfo.value}")
+        )
+        status, reason = ERROR, f"{report.when} failed: {cause}"
+    if status is not None:
+        reason = masker.text(reason)[:REASON_LIMIT]
+        recorder.add(
+            Record(
+                marked,
+                status,  # type: ignore[arg-type]
+                item.nodeid,
+                "test" if report.when == "call" else report.when,
+                reason=reason,
+                title=reason.splitlines()[0][:200] if reason else "",
+                exchange=recorder.last_exchange if status in (FAIL, ERROR) else None,
+            )
+        )
+    if report.failed:
+        # The failure text quotes answers; mask it before pytest-html, JUnit and the log print it.
+        report.longrepr = masker.text(str(report.longrepr))

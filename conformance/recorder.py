@@ -1,0 +1,161 @@
+"""What a run saw: the records for the judge, and the traffic facts beside them.
+
+The HTTP layer hands every exchange to `Recorder.observe` before anything else sees it: secrets the
+answer hands out are learnt, then the exchange is masked and kept as "the last exchange" (the evidence a
+failing check or test points at). An exchange that got no answer fails the API's availability rule on
+the spot; a transport outcome is never evidence for or against a content rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from .judge import RunFacts
+from .outcomes import FAIL, Record, RecordLog
+from .report.exchange import record as exchange_record
+from .transport import AnswerTooLarge, NotSent, RunDeadline, cause_of
+
+if TYPE_CHECKING:
+    from .profiles import Profile
+    from .report.masking import Masker
+    from .target import Target
+
+
+class Recorder:
+    def __init__(self, profile: Profile, masker: Masker, target: Target) -> None:
+        self.profile, self.masker, self.target = profile, masker, target
+        self.records = RecordLog()
+        self.current_test = "run"
+        self.last_exchange: dict[str, Any] | None = None
+        self.answered = 0
+        self.unanswered: Counter[str] = Counter()  # cause -> count, exchanges really attempted
+        self.not_sent: Counter[str] = Counter()  # cause -> count, refused by the breakers or the run deadline
+        self.credentialed_statuses: Counter[int] = Counter()
+        self.operation_successes: Counter[str] = Counter()
+        self.skips: dict[str, str] = {}  # test -> why it did not run
+        self.auth_statuses: dict[str, int] = {}  # auth probe -> the status the target used
+        self.deferred_check_failures: list[str] = []  # of the running hand-written test
+        self.deadline_reached: str | None = None
+        self._expected_auth = self._credential_header()
+
+    def add(self, record: Record) -> None:
+        self.records.add(record)
+
+    # --- the HTTP layer's observer ---------------------------------------------------------------
+
+    def observe(
+        self, request: requests.PreparedRequest, response: requests.Response | None, error: BaseException | None
+    ) -> None:
+        if response is not None:
+            self.answered += 1
+            if self.profile.response_secrets:
+                self._learn_secrets(response.content)
+            if self._carries_own_credentials(request):
+                self.credentialed_statuses[response.status_code] += 1
+            self.last_exchange = self._exchange(request, response.status_code, dict(response.headers), response.content)
+            return
+        assert error is not None
+        if isinstance(error, AnswerTooLarge):  # it answered; the answer is just more than the run reads
+            self.answered += 1
+            self.last_exchange = self._exchange(request, None, {}, b"", note=str(error))
+            return
+        cause = cause_of(error)
+        if isinstance(error, NotSent | RunDeadline):
+            self.not_sent[cause] += 1
+            if isinstance(error, RunDeadline):
+                self.deadline_reached = "the run deadline (--deadline) was reached: the rest of the run was not sent"
+            return
+        self.unanswered[cause] += 1
+        self.last_exchange = self._exchange(request, None, {}, b"", note=f"no answer: {cause}")
+        self.add(
+            Record(
+                (self.profile.availability_requirement,),
+                FAIL,
+                self.current_test,
+                "availability",
+                reason=f"{request.method} {self.masker.text(str(request.path_url))} got no answer: {cause}",
+                title=f"No answer: {cause}",
+                exchange=self.last_exchange,
+            )
+        )
+
+    def note_operation(self, label: str, request: Any, status: int) -> None:
+        """An answer to a documented operation: counts as that operation's success when 2xx and credentialed."""
+        if 200 <= status < 300 and self._carries_own_credentials(request):
+            self.operation_successes[label] += 1
+
+    # --- facts for the judge -----------------------------------------------------------------------
+
+    def facts(self, operations: list[str], not_applicable: frozenset[str]) -> RunFacts:
+        return RunFacts(
+            answered=self.answered,
+            unanswered=sum(self.unanswered.values()),
+            unanswered_causes=dict(self.unanswered + self.not_sent),
+            credentialed_statuses=dict(self.credentialed_statuses),
+            credential_env=self.profile.credential_env,
+            operations_without_success=tuple(op for op in operations if self.operation_successes[op] == 0),
+            not_applicable=not_applicable,
+            out_of_reach=dict(self.profile.out_of_reach),
+            deadline_reached=self.deadline_reached,
+        )
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _exchange(
+        self,
+        request: requests.PreparedRequest,
+        status: int | None,
+        headers: dict[str, str],
+        content: bytes,
+        note: str | None = None,
+    ) -> dict[str, Any]:
+        return exchange_record(
+            request,
+            status,
+            headers,
+            content,
+            self.masker,
+            ca_bundle=self.target.verify if isinstance(self.target.verify, str) else None,
+            env=self.profile.credential_env,
+            auth_headers=self.profile.auth_headers,
+            note=note,
+        )
+
+    def _credential_header(self) -> tuple[str, str]:
+        auth = self.profile.auth_kwargs(self.target.credentials)
+        if "auth" in auth:
+            user, password = self.target.credentials.as_tuple()
+            token = base64.b64encode(f"{user}:{password}".encode()).decode()
+            return ("Authorization", f"Basic {token}")
+        # The account's own token; the second header may be a user's key (Imbee's chat creation).
+        return next(iter(auth["headers"].items()))
+
+    def _carries_own_credentials(self, request: Any) -> bool:
+        headers = getattr(request, "headers", {}) or {}
+        name, value = self._expected_auth
+        return headers.get(name) == value
+
+    def _learn_secrets(self, content: bytes) -> None:
+        """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it."""
+
+        def walk(value: Any, depth: int = 0) -> None:
+            if depth > 50:
+                return
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if key in self.profile.response_secrets and isinstance(item, str):
+                        self.masker.add(item)
+                    walk(item, depth + 1)
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item, depth + 1)
+
+        try:
+            walk(json.loads(content))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return

@@ -1,0 +1,133 @@
+"""The end-of-run scan: no artefact may hold a secret, in any encoding, however deeply it is wrapped.
+
+Each artefact is searched as it is and decoded: HTML entities undone, JSON `\\uXXXX` and `\\"` escapes
+undone, percent-encoding undone, and every base64 run decoded (pytest-html keeps its extras that way),
+down to a few levels. The needles are every form of every secret (`masking.encodings`), case-insensitive.
+
+An occurrence that is the suite's own static text is no leak: a password that happens to be "password"
+appears in rule texts, test names and probe bodies. An occurrence counts as static when the text around
+it is found in the suite's own text (its specs, its source, pytest-html's page), or when it is part of a
+longer word and the secret itself is a word of that text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from urllib.parse import unquote
+
+from .masking import basic_tokens, encodings
+
+CONTEXT = 12  # characters each side of an occurrence compared with the suite's own text
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+_UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_WORD = re.compile(r"[\w-]")
+
+
+def needles(secrets: Iterable[str], basic_pairs: Iterable[tuple[str, str]] = ()) -> list[str]:
+    found: set[str] = set()
+    for secret in secrets:
+        found |= encodings(secret)
+    for username, password in basic_pairs:
+        for token in basic_tokens(username, password):
+            found |= encodings(token)
+    return sorted({needle.lower() for needle in found if len(needle) >= 3}, key=len, reverse=True)
+
+
+@lru_cache(maxsize=1)
+def suite_text() -> str:
+    """Everything the suite itself writes whatever the target: specs, source, pytest-html's page."""
+    parts: list[str] = []
+    roots = [resources.files("conformance")]
+    try:
+        roots.append(resources.files("pytest_html"))
+    except ModuleNotFoundError:  # pragma: no cover - pytest-html is a dependency
+        pass
+    for root in roots:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.is_dir():
+                if node.name in ("fixtures", "__pycache__"):  # reference services answer like targets do
+                    continue
+                stack.extend(node.iterdir())
+            elif node.name.endswith((".py", ".yaml", ".toml", ".css", ".js", ".html", ".ini", ".jinja2")):
+                parts.append(node.read_text("utf-8", errors="replace"))
+    return _normalise("\n".join(parts))
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).lower()
+
+
+def views(data: bytes, depth: int = 0) -> Iterator[str]:
+    """The artefact's text, and each decoding of it a secret could hide behind."""
+    text = data.decode("utf-8", errors="replace")
+    yield text
+    if depth == 0:
+        yield data.decode("latin-1")
+    unescaped = html.unescape(text)
+    yield unescaped
+    json_text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace('\\"', '"')
+    yield json_text.replace("\\\\", "\\")
+    yield unquote(json_text)
+    if depth < 3:
+        for run in _BASE64_RUN.finditer(json_text.encode("utf-8", errors="replace")):
+            chunk = run.group(0)
+            for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+                try:
+                    decoded = decoder(chunk + b"=" * (-len(chunk) % 4))
+                except (binascii.Error, ValueError):
+                    continue
+                yield from views(decoded, depth + 1)
+                break
+
+
+def _static(view: str, start: int, needle: str, corpus: str) -> bool:
+    end = start + len(needle)
+    left = _normalise(view[max(0, start - CONTEXT) : end])
+    right = _normalise(view[start : end + CONTEXT])
+    if left in corpus or right in corpus:
+        return True
+    glued = (start > 0 and _WORD.match(view[start - 1])) or (end < len(view) and _WORD.match(view[end]))
+    return bool(glued) and re.search(rf"(?<![\w-]){re.escape(needle)}(?![\w-])", corpus) is not None
+
+
+def leaked(data: bytes, secret_needles: list[str], corpus: str | None = None) -> bool:
+    if not secret_needles:
+        return False
+    corpus = suite_text() if corpus is None else corpus
+    for view in views(data):
+        lowered = view.lower()
+        if len(lowered) != len(view):
+            lowered = view  # keep offsets true; forms with case changes are matched as they are
+        for needle in secret_needles:
+            start = lowered.find(needle)
+            while start != -1:
+                if not _static(lowered, start, needle, corpus):
+                    return True
+                start = lowered.find(needle, start + 1)
+    return False
+
+
+def scan(paths: Iterable[Path], secret_needles: list[str]) -> list[str]:
+    """The artefacts (zip members included) that hold a secret."""
+    found = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        if path.suffix == ".zip":
+            with zipfile.ZipFile(path) as archive:
+                found += [
+                    f"{path.name}:{name}" for name in archive.namelist() if leaked(archive.read(name), secret_needles)
+                ]
+        elif leaked(path.read_bytes(), secret_needles):
+            found.append(path.name)
+    return found

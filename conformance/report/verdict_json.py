@@ -1,0 +1,105 @@
+"""The machine-readable verdict of a run (DIR/<api>.json): the judge's verdict, and what it was reached on."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..judge import Verdict
+from ..outcomes import Record
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+GROUPS_SHOWN = 20  # distinct findings listed per requirement; the total is always counted
+
+
+def findings(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """Identical findings (same status, check and title) grouped across tests, with a count."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for record in records:
+        key = (record.status, record.check, record.title or record.reason)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = {
+                "status": record.status,
+                "check": record.check,
+                "title": record.title or record.reason.splitlines()[0][:200] if (record.title or record.reason) else "",
+                "reason": record.reason,
+                "count": record.count,
+                "tests": [record.test],
+                "exchange": record.exchange,
+            }
+        else:
+            group["count"] += record.count
+            if record.test not in group["tests"] and len(group["tests"]) < 20:
+                group["tests"].append(record.test)
+            if group["exchange"] is None:
+                group["exchange"] = record.exchange
+    return list(groups.values())
+
+
+def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict[str, Any]:
+    recorder = run.recorder
+    requirements = []
+    for req_id, result in verdict.requirements.items():
+        found = findings(result.findings)
+        requirements.append(
+            {
+                "id": req_id,
+                "rule": result.requirement.rule,
+                "level": result.requirement.level,
+                "quote": result.requirement.quote,
+                "source": result.requirement.source,
+                "status": result.status,
+                "tests": result.tests,
+                "passes": result.passes,
+                "why_not_tested": result.why_untested,
+                "finding_count": sum(group["count"] for group in found),
+                "findings": found[:GROUPS_SHOWN],
+            }
+        )
+    return {
+        "verdict": verdict.verdict,
+        "reasons": verdict.reasons,
+        "exit_code": verdict.exit_code,
+        "api": run.profile.name,
+        "title": run.profile.spec["info"]["title"],
+        "target": {
+            "base_url": run.target.base_url,
+            "embedded_reference": run.target.embedded,
+            "faulty_variants": list(run.target.faults),
+        },
+        "api_version": run.target.api_version,
+        "spec": {"file": run.profile.spec_file, "version": run.profile.spec_version, "sha256": run.profile.spec_sha256},
+        "target_config": run.target.config.summary(),
+        "suite_version": __version__,
+        "seed": run.seed,
+        "max_examples": run.max_examples,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
+        "duration_seconds": round(time.time() - run.started, 3),
+        "exchanges": {
+            "answered": recorder.answered,
+            "unanswered": dict(recorder.unanswered),
+            "not_sent": dict(recorder.not_sent),
+        },
+        "generated_cases": recorder.answered + sum(recorder.unanswered.values()),
+        "auth_failure_statuses": recorder.auth_statuses,
+        "not_run": recorder.skips,
+        "not_applicable": sorted(run.not_applicable),
+        "out_of_reach": dict(run.profile.out_of_reach),
+        "leaks": list(leaks or []),
+        "decisions": run.profile.decisions,
+        "counts": verdict.counts(),
+        "requirements": requirements,
+    }
+
+
+def write(document: dict[str, Any], path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -1,0 +1,218 @@
+"""One conformance run: what is tested (profile, target, schema), under which limits, and what it saw.
+
+The pytest plugin builds a `Run` in `pytest_configure` and keeps it in `config.stash`; tests reach it
+through the `run` fixture and `run_of(config)`. Nothing here is a module global, so two runs can live in
+one process.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import schemathesis
+from schemathesis.schemas import BaseSchema
+
+from .embedded import Embedded
+from .profiles import Profile, get_profile
+from .recorder import Recorder
+from .report.masking import Masker
+from .target import ConfigurationError, Credentials, Target, TargetConfig, validate_base_url
+from .traceability import ids_within
+from .transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits
+
+DEFAULT_DEADLINE = 1800.0  # seconds for a whole run: a hostile or stalled target cannot hold CI for longer
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    api: str
+    base_url: str | None = None
+    target_config: str | None = None
+    api_version: str | None = None
+    max_examples: int = 25
+    seed: int | None = None
+    ca_bundle: str | None = None
+    timeout: float = 10.0
+    deadline: float = DEFAULT_DEADLINE
+    max_body: int = DEFAULT_MAX_BODY
+    faults: tuple[str, ...] = ()
+
+
+@dataclass
+class Run:
+    profile: Profile
+    target: Target
+    options: RunOptions
+    seed: int
+    schema: BaseSchema  # every operation of the claimed version
+    contract_schema: BaseSchema  # what schemathesis generates cases for
+    masker: Masker
+    limits: Limits
+    breakers: Breakers
+    recorder: Recorder
+    embedded: Embedded | None = None  # the reference service(s), when no --base-url was given
+    not_applicable: frozenset[str] = frozenset()  # rules of operations outside the claimed version
+    started: float = field(default_factory=time.time)
+
+    @property
+    def max_examples(self) -> int:
+        return self.options.max_examples
+
+    def session(self, *, credentials: bool = True) -> BoundedSession:
+        """A session through the run's HTTP layer: its limits, its trust, its recorder; with the credentials."""
+        session = BoundedSession(
+            self.limits,
+            self.breakers,
+            verify=self.target.verify,
+            observer=self.recorder.observe,
+            current_test=lambda: self.recorder.current_test,
+        )
+        if credentials:
+            auth = self.profile.auth_kwargs(self.target.credentials)
+            session.auth = auth.get("auth")
+            session.headers.update(auth.get("headers", {}))
+        return session
+
+    def stop(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+            self.embedded = None
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def start(options: RunOptions) -> Run:
+    """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
+    profile = get_profile(options.api)
+    config = (
+        TargetConfig.from_path(options.target_config, profile.target_settings)
+        if options.target_config
+        else TargetConfig.parse(
+            profile.default_target_config(), f"default ({profile.target_config_resource})", profile.target_settings
+        )
+    )
+    version = options.api_version or profile.spec_version
+    if version not in profile.api_versions:
+        raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
+    credentials = Credentials.from_env(*profile.credential_env)
+    embedded = None
+    if options.base_url is None:
+        # The embedded reference gets the partner's credentials if set, else a fresh random password.
+        credentials = credentials or Credentials(
+            "koshelek" if profile.auth_headers is None else secrets.token_urlsafe(12), secrets.token_urlsafe(18)
+        )
+        embedded = profile.start_embedded(credentials, options.faults)
+        base_url, verify = embedded.base_url, embedded.ca_bundle or True
+    else:
+        if options.faults:
+            raise ConfigurationError("--fault applies to the embedded reference service; leave out --base-url")
+        base_url = validate_base_url(options.base_url)
+        if credentials is None:
+            raise ConfigurationError(profile.missing_credentials_message(base_url))
+        verify = options.ca_bundle or True
+    profile.check_credentials(credentials)
+    target = Target(
+        base_url,
+        credentials,
+        config,
+        version,
+        verify,
+        embedded=embedded is not None,
+        timeout=options.timeout,
+        faults=options.faults,
+    )
+    seed = options.seed if options.seed is not None else random.randrange(2**31)
+    masker = Masker.for_credentials(credentials, basic=profile.auth_headers is None)
+    for secret in config.secrets():
+        masker.add(secret)
+    limits = Limits(
+        timeout=options.timeout,
+        max_body=options.max_body,
+        deadline=time.monotonic() + options.deadline,
+    )
+    schema = _load_schema(profile, target, seed, options.max_examples)
+    contract_schema = schema
+    if profile.operations_not_generated:
+        not_generated = set(profile.operations_not_generated)
+        contract_schema = schema.exclude(
+            func=lambda ctx: ctx.operation.definition.raw.get("operationId") in not_generated
+        )
+    recorder = Recorder(profile, masker, target)
+    return Run(
+        profile,
+        target,
+        options,
+        seed,
+        schema,
+        contract_schema,
+        masker,
+        limits,
+        Breakers(limits),
+        recorder,
+        embedded,
+        frozenset(_not_applicable(profile, schema)),
+    )
+
+
+def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:
+    """The spec with the paths the target config moves (e.g. the batch send's prefix) moved."""
+    spec = copy.deepcopy(profile.spec)
+    for path, key in profile.path_settings.items():
+        moved = target.config.setting(key)
+        if moved and moved != path:
+            spec["paths"] = {str(moved) if p == path else p: item for p, item in spec["paths"].items()}
+    return spec
+
+
+def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int) -> BaseSchema:
+    spec = _spec_for_target(profile, target)
+    operations = [
+        *profile.schemathesis_config.get("operations", []),
+        *(
+            {"include-operation-id": op["operationId"], "generation": {"mode": "positive"}}
+            for op in _operations(profile.spec)
+            if op.get("x-positive-only")
+        ),
+    ]
+    config = schemathesis.Config.from_dict(
+        {
+            **profile.schemathesis_config,
+            "seed": seed,
+            # Authentication is probed by the suite's own tests (the documents leave its status open), so
+            # generated cases never drop or mangle the credentials. No example database: nothing is written.
+            "generation": {"max-examples": max_examples, "database": "none", "with-security-parameters": False},
+            "operations": operations,
+        }
+    )
+    schema = schemathesis.openapi.from_dict(spec, config=config)
+    # Credentials, trust, limits and redirects come with the run's session (`session=` on every call).
+    schema.config.update(base_url=target.base_url, tls_verify=target.verify, request_timeout=target.timeout)
+    skipped = {
+        op["operationId"]
+        for op in _operations(profile.spec)
+        if ("x-since" in op and _version_key(op["x-since"]) > _version_key(target.api_version))
+        or (op.get("x-optional") and op["operationId"] not in target.config.optional_methods)
+    }
+    if skipped:
+        schema = schema.exclude(operation_id=sorted(skipped))
+    return schema
+
+
+def _not_applicable(profile: Profile, schema: BaseSchema) -> set[str]:
+    """Ids that only operations left out of this run (another version, a method not agreed) are subject to."""
+    included = {result.ok().definition.raw.get("operationId") for result in schema.get_all_operations()}
+    left_out = [op for op in _operations(profile.spec) if op.get("operationId") not in included]
+    kept = [op for op in _operations(profile.spec) if op.get("operationId") in included]
+    return set().union(*(ids_within(op) for op in left_out)) - set().union(*(ids_within(op) for op in kept))
+
+
+def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    methods = {"get", "put", "post", "delete", "patch", "head", "options"}
+    return [op for item in spec["paths"].values() for method, op in item.items() if method in methods]
