@@ -119,6 +119,9 @@ def decide(verdict: dict[str, Any], policy: Policy, today: dt.date) -> Decision:
     outcome = verdict.get("verdict")
     if outcome not in ("pass", "fail", "inconclusive"):
         blocking.append(f"the run ended in {outcome}: {reasons}" if reasons else f"the run ended in {outcome}")
+    failed_ids = [r["id"] for r in verdict.get("requirements", []) if r.get("status") in ("fail", "inconclusive")]
+    if outcome == "fail" and not failed_ids:  # a failure no requirement explains cannot be waived away
+        blocking.append(f"the run ended in fail: {reasons}" if reasons else "the run ended in fail")
     if verdict.get("leaks"):
         blocking.append(f"a credential was found in the run's artefacts ({', '.join(verdict['leaks'])})")
     target = verdict.get("target", {})

@@ -16,6 +16,7 @@ class Requirement:
     level: str  # mandatory: quoted from the documents; advisory: the suite's reading, it only warns
     source: str = ""
     quote: str = ""  # the sentence of the documents a mandatory rule follows from
+    versions: tuple[str, ...] = ()  # the API versions the rule binds (empty: every version)
 
 
 def catalogue(spec: Mapping[str, Any]) -> dict[str, Requirement]:
@@ -27,6 +28,7 @@ def catalogue(spec: Mapping[str, Any]) -> dict[str, Requirement]:
             str(entry["level"]),
             str(entry.get("source", "")),
             " ".join(str(entry.get("quote", "")).split()),
+            tuple(str(version) for version in entry.get("versions", ())),
         )
         for req_id, entry in spec.get("x-requirements", {}).items()
     }

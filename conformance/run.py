@@ -157,7 +157,7 @@ def start(options: RunOptions) -> Run:
         Breakers(limits),
         recorder,
         embedded,
-        frozenset(_not_applicable(profile, schema)),
+        frozenset(_not_applicable(profile, schema, version)),
     )
 
 
@@ -205,12 +205,16 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
     return schema
 
 
-def _not_applicable(profile: Profile, schema: BaseSchema) -> set[str]:
-    """Ids that only operations left out of this run (another version, a method not agreed) are subject to."""
+def _not_applicable(profile: Profile, schema: BaseSchema, version: str) -> set[str]:
+    """Ids of rules for another API version, and those only operations left out of this run (another version, a
+    method not agreed) are subject to."""
     included = {result.ok().definition.raw.get("operationId") for result in schema.get_all_operations()}
     left_out = [op for op in _operations(profile.spec) if op.get("operationId") not in included]
     kept = [op for op in _operations(profile.spec) if op.get("operationId") in included]
-    return set().union(*(ids_within(op) for op in left_out)) - set().union(*(ids_within(op) for op in kept))
+    other_version = {req.id for req in profile.requirements.values() if req.versions and version not in req.versions}
+    return (set().union(*(ids_within(op) for op in left_out)) - set().union(*(ids_within(op) for op in kept))) | (
+        other_version
+    )
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

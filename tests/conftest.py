@@ -1,7 +1,14 @@
-"""Shared helpers of the project's own tests: start a reference (or faulty) service, run the CLI against it."""
+"""Shared helpers of the project's own tests: start a reference (or faulty) service, run the CLI against it.
+
+Two ways to run the CLI: `run_cli` starts a fresh interpreter, as a user would (for what only a process can
+show: exit codes, stderr, no traceback); `run_here` calls the same `main` in this process, which saves the
+interpreter's start-up and imports on every run (for the proofs that walk many variants).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -38,13 +45,37 @@ def run_cli(args: list[str], report_dir: Path, *, env: dict[str, str] | None = N
     full_env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **(env or {})}
     full_env = {key: value for key, value in full_env.items() if value is not None}
     done = subprocess.run(
-        [sys.executable, "-m", "conformance", *args, "--report-dir", str(report_dir)],
+        [sys.executable, "-P", "-m", "conformance", *args, "--report-dir", str(report_dir)],
         capture_output=True,
         text=True,
         env=full_env,
         timeout=timeout,
     )
     return CliResult(done.returncode, done.stdout, done.stderr, report_dir)
+
+
+def run_here(args: list[str], report_dir: Path, *, env: dict[str, str | None] | None = None) -> CliResult:
+    """Run `conformance ARGS` in this process, with the environment set as `run_cli` would set it."""
+    from conformance.cli import main
+
+    wanted = {"CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **(env or {})}
+    saved = {name: os.environ.get(name) for name in wanted}
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        for name, value in wanted.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([*args, "--report-dir", str(report_dir)])
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return CliResult(code, out.getvalue(), err.getvalue(), report_dir)
 
 
 def against(server: RunningServer, api: str = "loyalty") -> list[str]:

@@ -19,7 +19,16 @@ TODAY = dt.date(2026, 11, 23)
 
 def verdict(*statuses: tuple[str, str, str], outcome: str = "pass", **extra: object) -> dict:
     requirements = [{"id": i, "status": s, "level": level} for i, s, level in statuses]
-    return {"api": "loyalty", "verdict": outcome, "reasons": [], "requirements": requirements, **extra}
+    partner = {"base_url": "https://partner.example", "embedded_reference": False, "faulty_variants": []}
+    return {
+        "api": "loyalty",
+        "verdict": outcome,
+        "reasons": [],
+        "requirements": requirements,
+        "target": partner,
+        "spec": {"sha256": "ab" * 32},
+        **extra,
+    }
 
 
 def policy(text: str = "") -> Policy:
@@ -78,9 +87,51 @@ def test_an_untested_mandatory_requirement_blocks_unless_the_report_excuses_it()
     untested = verdict(
         ("R-LOY-20", "not-tested", "mandatory"),
         ("R-RATE-01", "not-tested", "mandatory"),
+        outcome="inconclusive",
         out_of_reach={"R-RATE-01": "cannot be sent by a test"},
     )
-    assert decide(untested, policy(), TODAY).blocking == ["R-LOY-20 is mandatory and was not tested"]
+    assert decide(untested, policy(), TODAY).blocking == [
+        "the run was inconclusive: ",
+        "R-LOY-20 is mandatory and was not tested",
+    ]
+
+
+def test_a_rule_out_of_reach_passes_only_when_the_policy_accepts_it() -> None:
+    declared = verdict(("R-RATE-01", "not-tested", "mandatory"), out_of_reach={"R-RATE-01": "1,000,000 per minute"})
+    assert decide(declared, policy(), TODAY).passes
+    strict = decide(declared, policy("allow_out_of_reach = false"), TODAY)
+    assert strict.blocking == ["R-RATE-01 is mandatory and out of the suite's reach (the policy does not accept that)"]
+
+
+@pytest.mark.parametrize(
+    "changes, reason",
+    [
+        ({"verdict": "fail", "reasons": ["transport failures"]}, "the run ended in fail"),
+        ({"verdict": "error", "reasons": ["the target answered nothing"]}, "the run ended in error"),
+        ({"leaks": ["loyalty.html"]}, "a credential was found"),
+        ({"target": {"embedded_reference": True, "faulty_variants": []}}, "embedded reference service"),
+        ({"target": {"embedded_reference": True, "faulty_variants": ["html-errors"]}}, "faulty variants"),
+        ({"spec": {"sha256": "cd" * 32}}, "spec sha256"),
+    ],
+    ids=["fail-without-failed-requirement", "error", "leak", "embedded", "faulty", "other-spec"],
+)
+def test_the_gate_blocks_whatever_the_requirements_say(changes: dict, reason: str) -> None:
+    clean = verdict(("R-LOY-01", "pass", "mandatory"))
+    pinned = policy(f'[spec_sha256]\nloyalty = "{"ab" * 32}"\n')
+    assert decide(clean, pinned, TODAY).passes
+    decision = decide({**clean, **changes}, pinned, TODAY)
+    assert not decision.passes and any(reason in line for line in decision.blocking), decision.blocking
+
+
+def test_reference_targets_pass_only_when_the_policy_allows_them() -> None:
+    embedded = verdict(("R-LOY-01", "pass", "mandatory"), target={"embedded_reference": True, "faulty_variants": []})
+    assert decide(embedded, policy("allow_reference_targets = true"), TODAY).passes
+
+
+def test_an_inconclusive_run_with_an_error_blocks_even_when_inconclusive_is_allowed_by_a_waiver_only() -> None:
+    errored = verdict(("R-LOY-20", "error", "mandatory"), outcome="inconclusive")
+    assert not decide(errored, policy(), TODAY).passes
+    assert decide(errored, policy("allow_inconclusive = true"), TODAY).passes
 
 
 @pytest.mark.parametrize(
@@ -89,6 +140,8 @@ def test_an_untested_mandatory_requirement_blocks_unless_the_report_excuses_it()
         ("[[waivers]]\nrequirement = 'R-1'\nexpires = 2027-01-01\n", "lacks reason"),
         ("[[waivers]]\nrequirement = 'R-1'\nreason = 'x'\nexpires = '2027'\n", "must be a date"),
         ("allow_warnings = [", "not valid TOML"),
+        ("allow_warning = true", "unknown key"),
+        ("allow_warnings = 'yes'", "true or false"),
     ],
 )
 def test_a_bad_policy_is_a_configuration_error(text: str, message: str) -> None:

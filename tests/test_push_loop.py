@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from conformance.fixtures.push import app as push_app
 from conformance.fixtures.push_callback import app as receiver_app
 from conformance.fixtures.server import RunningServer, serve
-from conformance.runtime import TargetSession
 
 PARTNER = ("partner", "partner-Pa55")
 CALLBACKS = ("koshelek", "callback-Pa55")
@@ -18,7 +18,7 @@ REGISTERED, UNREGISTERED = 79216668899, 79990000000
 
 
 @pytest.fixture
-def loop() -> Iterator[tuple[RunningServer, object, TargetSession]]:
+def loop() -> Iterator[tuple[RunningServer, object, requests.Session]]:
     receiver = receiver_app.create_app(CALLBACKS)
     with serve(receiver) as receiver_server:
         sandbox = push_app.create_app(
@@ -29,13 +29,14 @@ def loop() -> Iterator[tuple[RunningServer, object, TargetSession]]:
             delivery_delay=0.01,
         )
         with serve(sandbox) as sandbox_server:
-            session = TargetSession()
+            session = requests.Session()
+            session.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would replace the test CA
             session.verify, session.auth = sandbox_server.ca_bundle, PARTNER
             yield sandbox_server, receiver.extensions["callbacks"], session
         sandbox.extensions["push"].close()
 
 
-def push(server: RunningServer, session: TargetSession, to: int, notify: bool | None, title: str) -> str:
+def push(server: RunningServer, session: requests.Session, to: int, notify: bool | None, title: str) -> str:
     body = {
         "pushType": "TRANSACTION",
         "msisdn": to,

@@ -102,7 +102,7 @@ def test_unset_credential_variables_stop_the_line_with_a_message(tmp_path: Path)
         text=True,
         timeout=10,
     )
-    assert done.returncode != 0 and "set CONFORMANCE_USERNAME" in done.stderr
+    assert done.returncode != 0 and "CONFORMANCE_USERNAME: set it" in done.stderr
 
 
 def test_header_credentials_come_from_the_environment(tmp_path: Path) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, USERNAME, against, run_cli, start_service
 
-from conformance.cli import _scan_for_secrets
-from conformance.profiles import get_profile
+from conformance.report import leaks
 from conformance.report.masking import MASK, Masker
 
 BASIC = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
@@ -45,14 +44,12 @@ def test_no_artefact_holds_the_password(faults: tuple[str, ...], tmp_path: Path)
         assert "${CONFORMANCE_USERNAME:?" in (tmp_path / "loyalty.html").read_text("utf-8")
 
 
-def test_leak_scan_finds_a_planted_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CONFORMANCE_USERNAME", USERNAME)
-    monkeypatch.setenv("CONFORMANCE_PASSWORD", PASSWORD)
+def test_leak_scan_finds_a_planted_secret(tmp_path: Path) -> None:
     (tmp_path / "loyalty.json").write_text('{"clean": true}', encoding="utf-8")
     (tmp_path / "loyalty.html").write_text(f"<pre>Authorization: Basic {BASIC}</pre>", encoding="utf-8")
     (tmp_path / "loyalty.log").write_text(f"password={PASSWORD}", encoding="utf-8")
-    leaks = _scan_for_secrets(tmp_path, get_profile("loyalty"))
-    assert leaks == ["loyalty.html", "loyalty.log"]
+    found = leaks.scan(sorted(tmp_path.glob("loyalty.*")), leaks.needles([PASSWORD], [(USERNAME, PASSWORD)]))
+    assert found == ["loyalty.html", "loyalty.log"]
 
 
 def test_masker_hides_raw_basic_and_percent_encoded_forms() -> None:
@@ -68,14 +65,15 @@ def test_masker_hides_raw_basic_and_percent_encoded_forms() -> None:
 
 
 IMBEE_AUTH, IMBEE_KEY = "imbee-auth-token-not-for-reports", "corporate-key-not-for-reports"
-HANDED_OUT = re.compile(r'"(apikey|pass)"\s*:\s*"(?!\*\*\*")[^"]{8,}"')
+# A handed-out apikey or pass anywhere but masked; the documents' own example values (quoted by the spec) aside.
+HANDED_OUT = re.compile(r'"(apikey|pass)"\s*:\s*"(?!\*\*\*"|pass_user1"|apikey_user1")[^"]{8,}"')
 
 
 @pytest.mark.slow
 def test_imbee_header_credentials_and_handed_out_apikeys_are_masked(tmp_path: Path) -> None:
-    # new-ids-on-repeat makes user creation fail, so the reports quote answers that carry apikeys and passwords.
+    # ignores-woos-key makes the credential probes fail, so the reports quote answers that carry apikeys.
     result = run_cli(
-        ["run", "imbee", "--fault", "new-ids-on-repeat", "--max-examples", "5", "--seed", "7"],
+        ["run", "imbee", "--fault", "ignores-woos-key", "--max-examples", "5", "--seed", "7"],
         tmp_path,
         env={"CONFORMANCE_IMBEE_AUTH": IMBEE_AUTH, "CONFORMANCE_IMBEE_KEY": IMBEE_KEY},
     )

@@ -15,7 +15,7 @@ def test_enum_failure_maps_to_its_own_rule() -> None:
 
 
 def test_missing_member_maps_to_the_enclosing_object() -> None:
-    assert schema_failure_requirements(SPEC, FIND_CARD, 200, ["card"]) == ("R-LOY-15",)
+    assert schema_failure_requirements(SPEC, FIND_CARD, 200, ["card"]) == ("R-LOY-40",)
 
 
 def test_error_response_is_resolved_through_its_ref() -> None:

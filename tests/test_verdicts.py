@@ -38,11 +38,11 @@ def test_wrong_credentials_make_the_run_inconclusive_not_failed(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_a_target_answering_only_server_errors_is_inconclusive(tmp_path: Path) -> None:
+def test_a_target_answering_only_server_errors_fails_the_availability_rule(tmp_path: Path) -> None:
     with serve(outage_app) as server:
         result = run_cli([*against(server), *OPTIONS], tmp_path)
-    assert result.exit_code == EXIT_INCONCLUSIVE, result.stdout
-    assert result.verdict()["reasons"][0].startswith("the target answered nothing but server errors")
+    assert result.exit_code == 1, result.stdout  # 503 is no documented answer: a failure, never "inconclusive"
+    assert result.status_of("R-LOY-07") == "fail"
 
 
 @pytest.mark.slow

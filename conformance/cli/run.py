@@ -147,7 +147,7 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         str(resources.files("conformance.report").joinpath("report.css")),
         "--junitxml",
         str(paths["junit.xml"]),
-        "--tb=short",
+        "--tb=native",  # the log keeps tracebacks; pytest's own formatting parses every frame's source (seconds)
         "-q",
     ]
     for option, value in (

@@ -34,7 +34,7 @@ def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path], seconds: f
     for req_id, result in verdict.requirements.items():
         if result.status not in ("fail", "warn", "error", "inconclusive"):
             continue
-        print(f"  {result.status.upper():5} {req_id}: {result.requirement.rule}")
+        print(f"  {result.status.upper()} {req_id}: {result.requirement.rule}")
         for group in findings(result.findings)[:3]:
             print(f"        {printable(str(group['title']))} (x{group['count']}, {group['check']})")
         first = next((g for g in findings(result.findings) if g.get("exchange")), None)

@@ -74,6 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the requirement ids (x-requirements) a test checks")
     config.addinivalue_line("markers", "run_last: runs after every other test (it leaves the target changed)")
     config.addinivalue_line("markers", "run_params(argnames, build): parameters built from the run")
+    config.addinivalue_line("markers", "api_versions(*versions): the test applies to these API versions only")
     api = config.getoption("conformance_api", None)
     if not api:
         return
@@ -171,6 +172,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     run = active_run(config)
     if run is None:
         return
+    # Tests of another API version than the claimed one are not part of this run (their rules are not applicable).
+    other_version = [
+        item
+        for item in items
+        if (mark := item.get_closest_marker("api_versions")) is not None and run.target.api_version not in mark.args
+    ]
+    if other_version:
+        config.hook.pytest_deselected(items=other_version)
+        items[:] = [item for item in items if item not in other_version]
     catalogue = run.profile.requirements
     for item in items:
         marked = requirements_of(item)

@@ -30,17 +30,35 @@ MESSAGE_LIMIT = 1500
 def install(run: Run) -> None:
     schema = run.schema
 
+    validators: dict[tuple[str, int], Any] = {}
+
     @schema.hook
     def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
+        """Keep only failures of documented rules: an advisory finding is recorded as such and never stops a test."""
         if isinstance(failure, RuleWarning):
-            _record(run, WARN, run.profile.rule_requirements[failure.rule], failure.rule, failure)
+            _record(run, WARN, _rule_ids(run, (failure.rule,)), failure.rule, failure)
             return False
-        # A 0-byte body is not JSON, but `x-empty-body: allowed` responses may be empty.
-        if response.content or "response_schema_conformance" not in type(failure).checks:
+        check = failure.rule if isinstance(failure, RuleViolation) else next(iter(type(failure).checks), "")
+        if check == "response_schema_conformance":
+            if not response.content:  # a 0-byte body is not JSON, but `x-empty-body: allowed` answers may be empty
+                return _definition(run, case, response.status_code).get("x-empty-body") != "allowed"
+            found = _schema_failures(run, validators, case, response)
+            if found is None:
+                return True
+            if not found:  # the documented schema, read as JSON Schema 2020-12, holds: no failure
+                return False
+            ids = {i for failure_ids, _, _ in found for i in failure_ids}
+            return not _advisory_only(run, ids)  # recorded, every error, by after_validate
+        if isinstance(failure, RuleViolation):
+            ids = set(_rule_ids(run, (failure.rule,)))
+        elif check:
+            ids = set(failure_requirements(run, check, failure, case, response))
+        else:
             return True
-        return _definition(run, case, response.status_code).get("x-empty-body") != "allowed"
-
-    validators: dict[tuple[str, int], Any] = {}
+        if _advisory_only(run, ids):
+            _record(run, FAIL, tuple(ids), check, failure)
+            return False
+        return True
 
     @schema.hook
     def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
@@ -56,22 +74,43 @@ def install(run: Run) -> None:
                 _record(run, FAIL, ids, result.name, result.failure)
 
 
-def _evaluate_schema(run: Run, validators: dict[tuple[str, int], Any], case: Any, response: Any) -> bool:
-    """Validate a JSON body against its documented schema, all errors at once. False: no JSON body to judge."""
+def _advisory_only(run: Run, ids: set[str]) -> bool:
+    requirements = run.profile.requirements
+    return bool(ids) and all(requirements[i].level == "advisory" for i in ids if i in requirements)
+
+
+def _schema_failures(
+    run: Run, validators: dict[tuple[str, int], Any], case: Any, response: Any
+) -> list[tuple[tuple[str, ...], str, list[str | int]]] | None:
+    evaluation = _schema_evaluation(run, validators, case, response)
+    return None if evaluation is None else evaluation[0]
+
+
+def _schema_evaluation(run: Run, validators: dict[tuple[str, int], Any], case: Any, response: Any) -> Any:
+    """(errors with their ids, ids passed) of a JSON body against its documented schema; None: nothing to judge."""
     operation, status = case.operation.definition.raw, response.status_code
     if not response.content:
-        return False
+        return None
     try:
         body = response.json()
     except ValueError:
-        return False
+        return None
     key = (case.operation.label, status)
     if key not in validators:
         schema = response_schema(run.profile.spec, operation, status)
         validators[key] = None if schema is None else jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
     if validators[key] is None:
-        return True  # the documents give this answer no body schema: nothing to judge, no evidence
-    failures, passed = schema_evaluation(run.profile.spec, operation, status, body, validators[key])
+        return [], ()  # the documents give this answer no body schema: nothing to judge, no evidence
+    return schema_evaluation(run.profile.spec, operation, status, body, validators[key])
+
+
+def _evaluate_schema(run: Run, validators: dict[tuple[str, int], Any], case: Any, response: Any) -> bool:
+    """Record every schema error of a JSON body and the evidence of the rest. False: no JSON body to judge."""
+    evaluation = _schema_evaluation(run, validators, case, response)
+    if evaluation is None:
+        return False
+    failures, passed = evaluation
+    status = response.status_code
     recorder = run.recorder
     for ids, message, path in failures:
         where = "/" + "/".join(str(step) for step in path)
@@ -113,7 +152,7 @@ def applies(run: Run, check: str, case: Any, response: Any) -> bool:
 
 
 def _rule_ids(run: Run, rules: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(i for rule in rules for i in run.profile.rule_requirements[rule]))
+    return tuple(dict.fromkeys(i for rule in rules for i in run.profile.rule_requirements.get(rule, ())))
 
 
 def _check_rules(run: Run, check: str) -> tuple[str, ...]:
@@ -136,9 +175,37 @@ def failure_requirements(run: Run, check: str, failure: Failure, case: Any, resp
         return response_requirements(spec, operation, status) or _rule_ids(run, ("response_schema_conformance",))
     if isinstance(failure, RuleViolation):
         return _rule_ids(run, (failure.rule,))
+    if check == "negative_data_rejection" and not breaks_documented_constraint(run, case):
+        return _rule_ids(run, ("negative-data-preferred",)) or _rule_ids(run, (check,))
     if check in operation.get("x-check-requirements", {}):
         return tuple(operation["x-check-requirements"][check])
     return _rule_ids(run, _check_rules(run, check))
+
+
+_documented_validators: dict[str, Any] = {}
+
+
+def breaks_documented_constraint(run: Run, case: Any) -> bool:
+    """Whether a negative case breaks a constraint the documents state, rather than only a generation hint.
+
+    Schemathesis negates every keyword it knows, `format: int64` included; JSON Schema validation ignores that
+    format, so a body it accepts is valid as documented, and refusing it is only the suite's preference. Only
+    bodies are re-read this way; a negative case anywhere else counts as documented.
+    """
+    negative = {location for location, info in case.meta.components.items() if info.mode == GenerationMode.NEGATIVE}
+    if not negative or {str(getattr(location, "value", location)) for location in negative} != {"body"}:
+        return True
+    body_schema = (case.operation.definition.raw.get("requestBody") or {}).get("content", {}).get("application/json")
+    if not body_schema or "schema" not in body_schema or case.body is None:
+        return True
+    key = f"{run.profile.name}:{case.operation.label}"
+    if key not in _documented_validators:
+        document = {**body_schema["schema"], "components": run.profile.spec.get("components", {})}
+        _documented_validators[key] = jsonschema_rs.Draft202012Validator(document, validate_formats=True)
+    try:
+        return not _documented_validators[key].is_valid(case.body)
+    except (ValueError, TypeError):  # not a JSON value at all (schemathesis may send raw bytes): documented
+        return True
 
 
 def _record(run: Run, status: str, ids: tuple[str, ...], check: str, failure: Failure | None = None) -> None:

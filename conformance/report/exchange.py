@@ -36,7 +36,7 @@ _DROPPED_HEADERS = frozenset({"content-length", "user-agent", "accept-encoding",
 
 def credential_reference(var: str) -> str:
     """`${VAR:?...}`: the shell reads the secret from the environment and stops with a message when it is unset."""
-    return f"${{{var}:?set {var} to the credential of the target}}"
+    return f"${{{var}:?set it}}"
 
 
 def curl_command(

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import requests
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from schemathesis.core.failures import FailureGroup
 from schemathesis.schemas import APIOperation
 
@@ -53,11 +53,17 @@ def prefer(run: Run, requirement: str, holds: bool, message: str) -> None:
 
 
 def property_settings(run: Run, *, at_least: int = 5, at_most: int = 50, divide: int = 1) -> settings:
-    """Hypothesis settings for a property test, its example count derived from --max-examples."""
+    """Hypothesis settings for a property test, its example count derived from --max-examples.
+
+    No shrinking: these properties fail for what the service does, not for the size of the input, and every
+    shrink step would be one more request to a service that may be far away (or answer nothing but errors).
+    """
     return settings(
         max_examples=max(at_least, min(run.max_examples // divide, at_most)),
         deadline=None,
         database=None,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate),
+        report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
     )
 

@@ -1,7 +1,8 @@
 """Schema-driven contract tests: schemathesis generates valid and invalid requests for the three operations and
-runs the profile's checks (the envelope on every answer, a non-zero code on every error, JSON in UTF-8, the
-response schemas, invalid input rejected). Chat creation is user-scoped: its X-WOOS-KEY is the apikey
-of a user the suite creates first."""
+runs the profile's checks: the envelope on every answer and no server error (R-IMB-30, R-IMB-03), the response
+schemas (their nodes' rules), and the suite's advice (R-IMB-32 JSON in UTF-8; R-IMB-45 the status policy, a
+non-zero code on every error status, invalid input refused; R-IMB-46 a message on every error). Chat creation is
+user-scoped: its X-WOOS-KEY is the apikey of a user the suite creates first."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ def wait_for_states(log, message_id: str, count: int) -> list[str]:  # noqa: ANN
     return states_of(log, message_id)
 
 
-@pytest.mark.requirement("R-CB-05", "R-CB-06")
+@pytest.mark.requirement("R-CB-01", "R-CB-05", "R-CB-06")
 def test_notified_message_reports_delivery_and_reading(run: Run, http: requests.Session) -> None:
     log = receiver(run)
     message_id = send_and_get_id(run, http, "registered", notify=True)
@@ -75,8 +75,13 @@ def test_callbacks_carry_the_agreed_credentials(run: Run, http: requests.Session
     )
 
 
-@pytest.mark.requirement("R-CB-04")
-@pytest.mark.parametrize("notify", [False, None], ids=["flag-false", "flag-absent"])
+@pytest.mark.parametrize(
+    "notify",
+    [
+        pytest.param(False, id="flag-false", marks=pytest.mark.requirement("R-CB-04")),
+        pytest.param(None, id="flag-absent", marks=pytest.mark.requirement("R-CB-13")),
+    ],
+)
 def test_no_callback_without_the_notification_flag(notify: bool | None, run: Run, http: requests.Session) -> None:
     log = receiver(run)
     quiet = send_and_get_id(run, http, "registered", notify=notify)

@@ -1,7 +1,7 @@
 """Validation: each documented constraint of a send is enforced, and the 400 answer names the offending field.
 
-Every case is a valid send with exactly one thing wrong; the answer must be 400 with
-{"status": "BAD_REQUEST", "errors": ["<field>: <message>", ...]} and one error naming that field.
+Every case is a valid send with exactly one thing wrong; the answer must be 400 ("Invalid request format").
+The suite also advises that the error names the offending field, as the documents' examples do (R-PUSH-20).
 Sends go to the unregistered identity, so they never reach a user, whatever the target does.
 """
 
@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from conformance.suites.push.messages import bulk_body, msisdn, send_body, with_value, without
-from conformance.suites.support import Run, body_json, run_params, send
+from conformance.suites.support import Run, body_json, prefer, run_params, send
 
 
 def invalid_sends(run: Run) -> list:
@@ -31,7 +31,7 @@ def _invalid(TO: int, BASE: dict) -> list:
         ("R-PUSH-12", "unknown-pushType", "sendPush", with_value(BASE, "pushType", "URGENT"), "pushType"),
         ("R-PUSH-12", "lowercase-pushType", "sendPush", with_value(BASE, "pushType", "promo"), "pushType"),
         ("R-PUSH-13", "msisdn-as-string", "sendPush", with_value(BASE, "msisdn", f"+{TO}"), "msisdn"),
-        ("R-PUSH-13", "msisdn-over-int64", "sendPush", with_value(BASE, "msisdn", 2**63), "msisdn"),
+        ("R-PUSH-22", "msisdn-over-int64", "sendPush", with_value(BASE, "msisdn", 2**63), "msisdn"),
         ("R-OBJ-01", "title-51-chars", "sendPush", with_value(BASE, "payload.title", "Т" * 51), "title"),
         ("R-OBJ-01", "missing-title", "sendPush", without(BASE, "payload.title"), "title"),
         ("R-OBJ-02", "message-151-chars", "sendPush", with_value(BASE, "payload.message", "с" * 151), "message"),
@@ -52,7 +52,7 @@ def _invalid(TO: int, BASE: dict) -> list:
             with_value(BASE, "qos", {"deliveryStatusNotifications": "yes"}),
             "deliveryStatusNotifications",
         ),
-        ("R-BULK-01", "batch-10001-numbers", "sendPushBulkSingle", bulk_body([TO] * 10001), "msisdn"),
+        ("R-BULK-04", "batch-10001-numbers", "sendPushBulkSingle", bulk_body([TO] * 10001), "msisdn"),
         (
             "R-BULK-01",
             "batch-unknown-pushType",
@@ -74,8 +74,12 @@ def test_invalid_send_is_rejected_naming_the_field(
         f"it must be rejected with 400. Body: {response.text[:200]!r}"
     )
     errors = (body_json(response) or {}).get("errors") or []
-    assert any(field in str(error) for error in errors), (
-        f"the 400 answer must name the offending field {field!r} in errors; got {errors!r}"
+    prefer(
+        run,
+        "R-PUSH-20",
+        any(field in str(error) for error in errors),
+        f"the 400 answer does not name the offending field {field!r} in errors (the documents' examples do): "
+        f"{errors!r}",
     )
 
 
@@ -89,7 +93,7 @@ def valid_sends(run: Run) -> list:
 
 def _valid(BASE: dict) -> list:
     return [
-        ("R-PUSH-13", "msisdn-above-int32", with_value(BASE, "msisdn", 4915112345678)),
+        ("R-PUSH-13", "msisdn-above-int32", with_value(BASE, "msisdn", 71234567890)),
         ("R-PUSH-04", "cyrillic-title-of-50-chars", with_value(BASE, "payload.title", "Ж" * 50)),
         ("R-OBJ-02", "message-of-150-chars", with_value(BASE, "payload.message", "ы" * 150)),
         ("R-OBJ-06", "card-without-campaignId", BASE),
@@ -117,6 +121,8 @@ def _valid(BASE: dict) -> list:
 @run_params("requirement, body", valid_sends)
 def test_valid_send_is_accepted(requirement: str, body: dict, run: Run, http: requests.Session) -> None:
     response = send(run, http, "sendPush", body=body)
-    assert response.status_code == 200, (
+    campaign = (body.get("payload", {}).get("deeplink") or {}).get("campaignId")
+    # A campaign id the host does not know may be "Requested data not found" (404, a documented answer).
+    assert response.status_code == 200 or (campaign is not None and response.status_code == 404), (
         f"a send that meets {requirement} was refused with {response.status_code}: {response.text[:300]!r}"
     )

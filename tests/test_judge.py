@@ -1,0 +1,164 @@
+"""The judge, table-driven: every kind of record and run fact, with the requirement status, the verdict and the
+exit code it must give. The CLI, the reports and the gate only ever read what this function returns."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.judge import RunFacts, judge
+from conformance.outcomes import ERROR, FAIL, PASS, SKIP, WARN, Record
+from conformance.requirements import Requirement
+
+CATALOGUE = {
+    "M-1": Requirement("M-1", "a documented rule", "mandatory"),
+    "M-2": Requirement("M-2", "another documented rule", "mandatory"),
+    "A-1": Requirement("A-1", "the suite's reading", "advisory"),
+    "O-1": Requirement("O-1", "an opt-in rule", "optional"),
+}
+ANSWERED = RunFacts(answered=10)
+BOTH_PASS = [Record(("M-1",), PASS, "t1", "check"), Record(("M-2",), PASS, "t2", "check")]
+
+
+def record(req: str, status: str, test: str = "t", check: str = "check", reason: str = "why") -> Record:
+    return Record((req,), status, test, check, reason=reason)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "records, facts, statuses, verdict, exit_code",
+    [
+        pytest.param(BOTH_PASS, ANSWERED, {"M-1": "pass", "M-2": "pass"}, "pass", 0, id="all-pass"),
+        pytest.param(
+            [*BOTH_PASS, record("M-1", FAIL)], ANSWERED, {"M-1": "fail"}, "fail", 1, id="a-failure-beats-passes"
+        ),
+        pytest.param(
+            [*BOTH_PASS, record("A-1", FAIL)], ANSWERED, {"A-1": "warn"}, "pass", 0, id="advisory-failure-warns"
+        ),
+        pytest.param([*BOTH_PASS, record("O-1", FAIL)], ANSWERED, {"O-1": "fail"}, "fail", 1, id="optional-fails"),
+        pytest.param(
+            [*BOTH_PASS, record("M-1", WARN)], ANSWERED, {"M-1": "warn"}, "pass", 0, id="a-warning-on-mandatory"
+        ),
+        pytest.param(
+            [record("M-1", PASS), record("M-2", ERROR, check="setup", reason="setup failed: fixture raised")],
+            ANSWERED,
+            {"M-2": "error"},
+            "inconclusive",
+            4,
+            id="setup-error-is-no-pass",
+        ),
+        pytest.param(
+            [record("M-1", PASS), record("M-2", PASS), record("M-2", ERROR, reason="no usable answer: timeout")],
+            ANSWERED,
+            {"M-2": "error"},
+            "inconclusive",
+            4,
+            id="an-error-beside-a-pass",
+        ),
+        pytest.param(
+            [record("M-1", PASS), record("M-2", ERROR), record("M-2", FAIL)],
+            ANSWERED,
+            {"M-2": "fail"},
+            "fail",
+            1,
+            id="a-failure-beats-an-error",
+        ),
+        pytest.param(
+            [record("M-1", PASS)], ANSWERED, {"M-2": "not-tested"}, "inconclusive", 4, id="check-not-applicable"
+        ),
+        pytest.param(
+            [record("M-1", PASS), record("M-2", SKIP, reason="the target config has no [identities.blocked]")],
+            ANSWERED,
+            {"M-2": "not-tested"},
+            "inconclusive",
+            4,
+            id="skipped-mandatory",
+        ),
+        pytest.param(
+            [record("M-1", PASS)],
+            RunFacts(answered=10, out_of_reach={"M-2": "1,000,000 per minute cannot be sent"}),
+            {"M-2": "not-tested"},
+            "pass",
+            0,
+            id="out-of-reach-is-declared-not-inconclusive",
+        ),
+        pytest.param(
+            [record("M-1", PASS)],
+            RunFacts(answered=10, not_applicable=frozenset({"M-2"})),
+            {"M-2": "not-applicable"},
+            "pass",
+            0,
+            id="another-version",
+        ),
+        pytest.param(
+            [record("M-1", FAIL, check="availability", reason="got no answer: timeout")],
+            RunFacts(answered=0, unanswered=3, unanswered_causes={"timeout": 3}),
+            {"M-1": "fail"},
+            "error",
+            3,
+            id="nothing-answered",
+        ),
+        pytest.param(
+            [*BOTH_PASS, record("M-1", FAIL, check="availability", reason="got no answer: timeout")],
+            RunFacts(answered=10, unanswered=2, unanswered_causes={"timeout": 2}),
+            {"M-1": "fail"},
+            "fail",
+            1,
+            id="some-unanswered-fails-availability",
+        ),
+        pytest.param(
+            [*BOTH_PASS, record("M-1", FAIL, check="not_a_server_error")],
+            RunFacts(answered=10, credentialed_statuses={503: 10}),
+            {"M-1": "fail"},
+            "fail",
+            1,
+            id="only-5xx-fails",
+        ),
+        pytest.param(
+            [record("M-1", FAIL), record("M-2", PASS)],
+            RunFacts(answered=10, credentialed_statuses={401: 10}, credential_env=("USER", "PASS")),
+            {"M-1": "inconclusive"},
+            "inconclusive",
+            4,
+            id="every-credentialed-request-refused",
+        ),
+        pytest.param(
+            BOTH_PASS,
+            RunFacts(answered=10, operations_without_success=("GET /v1/card",)),
+            {},
+            "inconclusive",
+            4,
+            id="an-operation-never-succeeded",
+        ),
+        pytest.param(BOTH_PASS, RunFacts(answered=10, leaks=("loyalty.html",)), {}, "error", 5, id="leak-found"),
+        pytest.param(
+            BOTH_PASS, RunFacts(answered=10, deadline_reached="deadline"), {}, "inconclusive", 4, id="deadline"
+        ),
+    ],
+)
+def test_judge(records, facts, statuses, verdict, exit_code) -> None:
+    result = judge(records, CATALOGUE, facts)
+    assert result.verdict == verdict
+    assert result.exit_code == exit_code
+    for req_id, status in statuses.items():
+        assert result.requirements[req_id].status == status, req_id
+
+
+def test_a_record_naming_no_requirement_or_an_unknown_one_is_a_suite_bug() -> None:
+    with pytest.raises(ValueError, match="names no requirement"):
+        judge([Record((), FAIL, "t", "check")], CATALOGUE, ANSWERED)
+    with pytest.raises(ValueError, match="catalogue lacks"):
+        judge([Record(("X-9",), FAIL, "t", "check")], CATALOGUE, ANSWERED)
+
+
+def test_the_reasons_name_what_failed_and_why_it_is_inconclusive() -> None:
+    failed = judge([*BOTH_PASS, record("M-2", FAIL)], CATALOGUE, ANSWERED)
+    assert failed.reasons == ["requirements failed: M-2"]
+    unsure = judge([record("M-1", PASS), record("M-2", SKIP, reason="no identity")], CATALOGUE, ANSWERED)
+    assert unsure.reasons == ["mandatory requirement M-2 was not tested: no identity"]
+    assert judge(BOTH_PASS, CATALOGUE, ANSWERED).reasons == []
+
+
+def test_findings_keep_the_most_serious_first_and_passes_are_counted() -> None:
+    records = [record("M-1", WARN), record("M-1", FAIL), Record(("M-1",), PASS, "t", "c", count=3)]
+    result = judge(records, CATALOGUE, ANSWERED).requirements["M-1"]
+    assert [f.status for f in result.findings] == [FAIL, WARN]
+    assert result.passes == 3
