@@ -13,6 +13,7 @@ A requirement's status, from its records:
 
 The run's verdict, in order of precedence:
 - `error` when a credential was found in the artefacts (exit 5) or the target answered nothing (exit 3);
+- `inconclusive` when no request was sent at all (exit 4);
 - `inconclusive` when every credentialed request was refused: the checks never saw the service (exit 4);
 - `fail` when a requirement failed (exit 1);
 - `inconclusive` when a mandatory requirement errored or went untested without a true reason, an
@@ -135,9 +136,13 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             EXIT_SUITE_BUG,
             results,
         )
-    if facts.answered == 0:
-        causes = _listing(facts.unanswered_causes) or "no request was sent"
+    if facts.answered == 0 and facts.unanswered_causes:
+        causes = _listing(facts.unanswered_causes)
         return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results)
+    if facts.answered == 0:
+        return Verdict(
+            "inconclusive", ["no request reached the target: the tests did not run"], EXIT_CODES["inconclusive"], results
+        )
 
     statuses = facts.credentialed_statuses
     if statuses and all(status in (401, 403) for status in statuses):

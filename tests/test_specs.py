@@ -58,3 +58,25 @@ def test_every_ambiguity_choice_is_written_down(name: str) -> None:
     assert decisions, "a spec hand-written from ambiguous documents must record its choices"
     for decision in decisions:
         assert decision["ambiguity"] and decision["choice"].strip()
+
+
+DECISION = re.compile(r"\b[AM]-\d+[a-z]?\b|\[(GUESS|3P|SDK|SUITE)[^\]]*\]")
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_level_follows_evidence(name: str) -> None:
+    """A mandatory rule quotes the documents; a rule resting on a decision, a guess or the suite's design is not
+    mandatory. (The quotes themselves are checked against the documents when a change is reviewed.)"""
+    for req_id, entry in load(name)["x-requirements"].items():
+        if entry["level"] != "mandatory":
+            continue
+        assert str(entry.get("quote", "")).strip(), f"{req_id} is mandatory without a quote"
+        assert not DECISION.search(str(entry.get("source", ""))), (
+            f"{req_id} is mandatory but rests on {DECISION.search(str(entry['source'])).group(0)}"
+        )
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_spec_names_its_availability_rule(name: str) -> None:
+    spec = load(name)
+    assert spec["x-availability-rule"] in spec["x-requirements"]

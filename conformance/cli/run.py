@@ -255,6 +255,8 @@ def run_all(args: argparse.Namespace) -> int:
     (report_dir / "index.html").unlink(missing_ok=True)
     codes: dict[str, int] = {}
     for api in sorted(PROFILES):
+        for kind in (*ARTEFACTS, "evidence.zip"):  # an earlier run's report must never stand in for this one's
+            (report_dir / (f"{api}-{kind}" if kind == "evidence.zip" else f"{api}.{kind}")).unlink(missing_ok=True)
         # -P: the current directory (say, a checkout of this repository) must not shadow the installed package.
         command_line = [
             sys.executable,

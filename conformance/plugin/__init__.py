@@ -193,6 +193,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
 
 
+def _junit_properties(config: pytest.Config, verdict: Verdict) -> None:
+    """The JUnit XML carries the judge's verdict and every requirement's status as testsuite properties."""
+    from _pytest.junitxml import xml_key
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    xml.add_global_property("conformance.verdict", verdict.verdict)
+    xml.add_global_property("conformance.exit_code", verdict.exit_code)
+    for req_id, result in verdict.requirements.items():
+        xml.add_global_property(f"requirement.{req_id}", result.status)
+
+
 def requirements_of(item: pytest.Item) -> tuple[str, ...]:
     return tuple(dict.fromkeys(req for mark in item.iter_markers("requirement") for req in mark.args))
 
@@ -203,7 +216,7 @@ def requirements_of(item: pytest.Item) -> tuple[str, ...]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = active_run(session.config)
-    if run is None:
+    if run is None or exitstatus == pytest.ExitCode.INTERNAL_ERROR:  # a suite bug: no verdict can be trusted
         return
     from ..report import verdict_json
 
@@ -212,6 +225,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     facts = run.recorder.facts(operations, run.not_applicable)
     verdict = judge(records, run.profile.requirements, facts)
     session.config.stash[VERDICT] = verdict
+    _junit_properties(session.config, verdict)
     path = session.config.getoption("conformance_verdict")
     if path:
         verdict_json.write(verdict_json.build(run, verdict), path)
