@@ -141,7 +141,10 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
         return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results)
     if facts.answered == 0:
         return Verdict(
-            "inconclusive", ["no request reached the target: the tests did not run"], EXIT_CODES["inconclusive"], results
+            "inconclusive",
+            ["no request reached the target: the tests did not run"],
+            EXIT_CODES["inconclusive"],
+            results,
         )
 
     statuses = facts.credentialed_statuses

@@ -196,8 +196,7 @@ class BoundedSession(requests.Session):
     ) -> None:
         super().__init__()
         self.limits, self.breakers, self.observer, self.current_test = limits, breakers, observer, current_test
-        self.verify = verify
-        self.max_redirects = 0
+        self.verify = verify  # redirects are never followed (send); max_redirects 0 would make requests raise on one
         adapter = _WatchedAdapter(max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)

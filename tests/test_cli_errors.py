@@ -131,3 +131,71 @@ def test_unknown_api_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(["run", "no-such-api"], tmp_path)
     assert result.exit_code == EXIT_USAGE
     assert_clean(result)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"optional_methods = 5\n", "optional_methods must be a list of strings"),
+        (b'optional_methods = "getAllUsers"\n', "optional_methods must be a list of strings"),
+        (b'optinal_methods = ["getAllUsers"]\n', "unknown key 'optinal_methods'"),
+        (b'[identities.with_card]\nmsisdn = "79216668899"\ncard_numbr = "1"\n', "unknown key 'card_numbr'"),
+        (b'[identities.blocked_card]\nmsisdn = "7"\n', "unknown identity [identities.blocked_card]"),
+        (b"# \xff\xfe not UTF-8\n", "is not UTF-8"),
+    ],
+    ids=["number", "string-not-list", "typo", "identity-key-typo", "identity-typo", "not-utf8"],
+)
+def test_a_wrong_target_config_names_the_file_and_the_key(content: bytes, message: str, tmp_path: Path) -> None:
+    config = tmp_path / "target.toml"
+    config.write_bytes(content)
+    result = run_cli(["run", "loyalty", "--target-config", str(config)], tmp_path)
+    assert result.exit_code == EXIT_USAGE, result.stdout + result.stderr
+    assert message in result.stderr and str(config) in result.stderr
+    assert_clean(result)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_a_timeout_that_is_not_a_positive_number_is_a_usage_error(value: str, tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", "--timeout", value], tmp_path)
+    assert result.exit_code == EXIT_USAGE and "--timeout" in result.stderr
+    assert_clean(result)
+
+
+def test_an_unwritable_report_dir_is_a_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = run_cli(["run", "loyalty"], blocker / "reports")
+    assert result.exit_code == EXIT_USAGE and "--report-dir" in result.stderr
+    assert_clean(result)
+
+
+def test_a_url_with_credentials_and_a_bad_scheme_never_echoes_the_password(tmp_path: Path) -> None:
+    result = run_cli(["run", "loyalty", "--base-url", "ftp://user:s3cret-pw@partner.example"], tmp_path)
+    assert result.exit_code == EXIT_USAGE
+    assert "s3cret-pw" not in result.stdout + result.stderr
+    assert_clean(result)
+
+
+def test_a_certificate_for_another_host_is_named_as_such(tmp_path: Path) -> None:
+    import trustme
+    from cheroot import wsgi
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    authority = trustme.CA()
+    issued = authority.issue_cert("other.example")
+    cert, key, ca = tmp_path / "cert.pem", tmp_path / "key.pem", tmp_path / "ca.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    issued.private_key_pem.write_to_path(str(key))
+    authority.cert_pem.write_to_path(str(ca))
+    server = wsgi.Server(("127.0.0.1", 0), lambda environ, start: [], numthreads=1)
+    server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
+    server.prepare()
+    threading.Thread(target=server.serve, daemon=True).start()
+    try:
+        url = f"https://127.0.0.1:{server.bind_addr[1]}"
+        result = run_cli(["run", "loyalty", "--base-url", url, "--ca-bundle", str(ca)], tmp_path)
+    finally:
+        server.stop()
+    assert result.exit_code == EXIT_TRANSPORT
+    assert "does not name this host" in result.stderr and "pass --ca-bundle" not in result.stderr
+    assert_clean(result)

@@ -125,3 +125,52 @@ def test_secrets_echoed_in_headers_and_error_messages_are_masked(tmp_path: Path)
         assert PASSWORD.encode() not in content and BASIC.encode() not in content, f"leak in {path.name}"
         quoted = quoted or b"denied: Authorization" in content
     assert quoted, "the reports never quoted the echoing answers, so this test proved nothing"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda s: json.dumps(s)[1:-1],
+        lambda s: json.dumps(json.dumps(s)[1:-1])[1:-1],
+        lambda s: repr(s.encode())[2:-1],
+        lambda s: __import__("urllib.parse").parse.quote(s, safe=""),
+        lambda s: __import__("urllib.parse").parse.quote(s, safe="").lower(),
+        lambda s: html.escape(s),
+        lambda s: "".join(f"&#{ord(c)};" for c in s),
+        lambda s: s.encode().hex().upper(),
+        lambda s: base64.b64encode(s.encode()).decode(),
+        lambda s: s.upper(),
+    ],
+    ids=["json", "json-twice", "bytes-repr", "percent", "percent-lower", "html", "entities", "hex", "base64", "upper"],
+)
+@pytest.mark.parametrize("secret", ["Pa55-w0rd-never", "Päss-wörd-é", "пароль-секрет"])
+def test_the_masker_and_the_scan_know_every_form(form, secret: str) -> None:
+    text = f"before {form(secret)} after"
+    assert form(secret) not in Masker([secret]).text(text)
+    assert leaks.leaked(text.encode(), leaks.needles([secret]))
+
+
+def test_a_latin1_basic_token_is_masked_and_found() -> None:
+    token = base64.b64encode("user:Päss-wörd".encode("latin-1")).decode()
+    masker = Masker()
+    masker.add_basic("user", "Päss-wörd")
+    assert token not in masker.text(f"Authorization: Basic {token}")
+    assert leaks.leaked(f"x {token} y".encode(), leaks.needles([], [("user", "Päss-wörd")]))
+
+
+def test_a_common_word_password_is_found_where_it_leaks_and_not_in_the_suites_own_text() -> None:
+    needles = leaks.needles(["password"])
+    own = b"<td>PUT /public/user/reset-password with the JSON body {&quot;password&quot;: &quot;&lt;new password&gt;"
+    assert not leaks.leaked(own, needles)
+    assert leaks.leaked(b'{"login": "partner", "pass": "password", "token": 1}', needles)
+
+
+def test_a_secret_echoed_as_a_header_name_is_masked() -> None:
+    masker = Masker(["Pa55-w0rd-never"])
+    assert masker.headers({"Pa55-w0rd-never": "1", "X-Ok": "Pa55-w0rd-never"}) == {"***": "1", "X-Ok": "***"}
+
+
+def test_a_secret_inside_base64_extras_is_found() -> None:
+    extra = base64.b64encode(b'{"response": {"body": "the password is Pa55-w0rd-never"}}').decode()
+    page = f'<a href="data:application/json;base64,{extra}">request and response</a>'.encode()
+    assert leaks.leaked(page, leaks.needles(["Pa55-w0rd-never"]))

@@ -26,7 +26,7 @@ from ..report.bundle import KEY_ENV, write_bundle
 from ..report.masking import Masker
 from ..run import DEFAULT_DEADLINE
 from ..target import Credentials, TargetConfig, validate_base_url
-from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, probe
+from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, TransportFailure, probe
 from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable
 from .summary import print_summary
 
@@ -171,13 +171,23 @@ def command(args: argparse.Namespace) -> int:
         return run_all(args)
     profile = get_profile(args.api)
     check_options(args, profile)
-    if args.base_url:
-        reach(args, profile)
     started = time.perf_counter()
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
+    if args.base_url:
+        try:
+            reach(args, profile)
+        except TransportFailure as exc:  # the gate and CI read a verdict even when nothing could be tested
+            from ..report import verdict_json
+
+            spec = {"file": profile.spec_file, "version": profile.spec_version, "sha256": profile.spec_sha256}
+            document = verdict_json.unreachable(
+                profile.name, profile.spec["info"]["title"], validate_base_url(args.base_url), str(exc), spec
+            )
+            verdict_json.write(document, paths["json"])
+            raise
     print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...", flush=True)
 
     from ..plugin import Outcome

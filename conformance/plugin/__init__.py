@@ -98,8 +98,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     schemathesis_bridge.install(run)
     from .html import HtmlReport
+    from .phases import MaskReports
 
     config.pluginmanager.register(HtmlReport(run, config), "conformance-html")
+    config.pluginmanager.register(MaskReports(run.masker), "conformance-masking")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -16,6 +16,7 @@ import pytest
 from schemathesis.core.failures import Failure
 
 from ..outcomes import ERROR, FAIL, PASS, SKIP, Record
+from ..report.masking import Masker
 from ..transport import AnswerTooLarge, NoAnswer, cause_of
 from . import active_run, requirements_of
 
@@ -144,6 +145,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 exchange=recorder.last_exchange if status in (FAIL, ERROR) else None,
             )
         )
-    if report.failed:
-        # The failure text quotes answers; mask it before pytest-html, JUnit and the log print it.
-        report.longrepr = masker.text(str(report.longrepr))
+
+
+class MaskReports:
+    """Failure texts quote answers: masked before the terminal (the log), JUnit and pytest-html see them.
+
+    In `pytest_runtest_logreport` and after `pytest_exception_interact`, not in makereport: plugins (schemathesis
+    among them) rewrite the failure text in between. Registered per run: a report carries no config to find the
+    run's masker with.
+    """
+
+    def __init__(self, masker: Masker) -> None:
+        self.masker = masker
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._mask(report)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_exception_interact(
+        self, node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+    ) -> None:
+        self._mask(report)  # schemathesis rewrites a failed report here; pytest-html reads it at teardown
+
+    def _mask(self, report: pytest.TestReport) -> None:
+        if report.failed and report.longrepr is not None:
+            report.longrepr = self.masker.text(str(report.longrepr))
+        report.sections = [(self.masker.text(title), self.masker.text(text)) for title, text in report.sections]

@@ -45,7 +45,7 @@ def needles(secrets: Iterable[str], basic_pairs: Iterable[tuple[str, str]] = ())
 def suite_text() -> str:
     """Everything the suite itself writes whatever the target: specs, source, pytest-html's page."""
     parts: list[str] = []
-    roots = [resources.files("conformance")]
+    roots = [resources.files("conformance"), resources.files("conformance.specs")]  # apart in a checkout
     try:
         roots.append(resources.files("pytest_html"))
     except ModuleNotFoundError:  # pragma: no cover - pytest-html is a dependency
@@ -90,14 +90,33 @@ def views(data: bytes, depth: int = 0) -> Iterator[str]:
                 break
 
 
-def _static(view: str, start: int, needle: str, corpus: str) -> bool:
+def _unescaped(text: str) -> list[str]:
+    """A window of an artefact as written, and as read after undoing HTML and JSON escaping."""
+    unescaped = html.unescape(text)
+    json_text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace('\\"', '"')
+    return [text, unescaped, json_text.replace("\\\\", "\\")]
+
+
+def _static_here(text: str, start: int, needle: str, corpus: str) -> bool:
     end = start + len(needle)
-    left = _normalise(view[max(0, start - CONTEXT) : end])
-    right = _normalise(view[start : end + CONTEXT])
+    left = _normalise(text[max(0, start - CONTEXT) : end])
+    right = _normalise(text[start : end + CONTEXT])
     if left in corpus or right in corpus:
         return True
-    glued = (start > 0 and _WORD.match(view[start - 1])) or (end < len(view) and _WORD.match(view[end]))
+    glued = (start > 0 and _WORD.match(text[start - 1])) or (end < len(text) and _WORD.match(text[end]))
     return bool(glued) and re.search(rf"(?<![\w-]){re.escape(needle)}(?![\w-])", corpus) is not None
+
+
+def _static(view: str, start: int, needle: str, corpus: str) -> bool:
+    """Whether the occurrence at `start` is the suite's own text, judged on the window around it as written and
+    unescaped (an escaped quote next to a word of a rule text must not make it look foreign)."""
+    window = view[max(0, start - 4 * CONTEXT) : start + len(needle) + 4 * CONTEXT]
+    for candidate in _unescaped(window):
+        lowered = candidate.lower()
+        found = [m.start() for m in re.finditer(re.escape(needle), lowered)]
+        if found and all(_static_here(lowered, at, needle, corpus) for at in found):
+            return True
+    return False
 
 
 def leaked(data: bytes, secret_needles: list[str], corpus: str | None = None) -> bool:

@@ -47,6 +47,11 @@ def encodings(secret: str) -> set[str]:
     forms.add(html.escape(secret, quote=False))
     forms.add("".join(f"&#{ord(char)};" for char in secret))
     forms.add("".join(f"&#x{ord(char):x};" for char in secret))
+    # Escaped again each time the text that holds them is quoted (JSON in JSON, a repr of such a body, ...).
+    escaped = {form for form in forms if "\\" in form}
+    for _ in range(3):
+        escaped = {form.replace("\\", "\\\\") for form in escaped}
+        forms |= escaped
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 

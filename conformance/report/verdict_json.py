@@ -103,3 +103,21 @@ def write(document: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def unreachable(api: str, title: str, base_url: str, reason: str, spec: dict[str, str]) -> dict[str, Any]:
+    """The verdict of a run that could not reach its target at all: no requirement was examined."""
+    return {
+        "verdict": "error",
+        "reasons": [reason],
+        "exit_code": 3,
+        "api": api,
+        "title": title,
+        "target": {"base_url": base_url, "embedded_reference": False, "faulty_variants": []},
+        "spec": spec,
+        "suite_version": __version__,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "exchanges": {"answered": 0, "unanswered": {}, "not_sent": {}},
+        "leaks": [],
+        "requirements": [],
+    }
