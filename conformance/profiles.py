@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from .checks import common, imbee, loyalty, push
-from .embedded import Embedded, start_push_sandbox, start_reference
+from .embedded import CallbackTarget, Embedded, start_push_sandbox, start_reference
 from .requirements import Requirement, catalogue
 from .target import ConfigurationError, Credentials, TargetSettings
 from .transport import BasicAuth
@@ -54,12 +54,20 @@ class Profile:
     operations_not_generated: tuple[str, ...] = ()  # operation ids the contract tests leave to dedicated tests
     # Members of response bodies that hand out secrets (e.g. a user's apikey): masked wherever they appear.
     response_secrets: tuple[str, ...] = ()
+    # Members of response bodies that name what the target made (e.g. a messageId): kept to match callbacks.
+    response_ids: tuple[str, ...] = ()
     # Mandatory rules this suite cannot reach on any target, and why: they never make a run inconclusive.
     out_of_reach: Mapping[str, str] = field(default_factory=dict)
     # What the target config may hold (a typo in a key is an error, not a silently ignored setting).
     target_settings: TargetSettings = field(default_factory=TargetSettings)
     # Whose credentials CONFORMANCE_* hold, in the API's own words (for the message when they are missing).
     credentials_description: str = "the credentials of"
+    receives_callbacks: bool = False  # the API posts delivery statuses to a callback URL the suite can listen on
+    # Rules a run cannot reach with this target config, and why (e.g. a rate limit no run can exhaust).
+    reach: Callable[[Any], dict[str, str]] | None = None
+
+    def reach_of(self, config: Any) -> dict[str, str]:
+        return self.reach(config) if self.reach is not None else {}
 
     @cached_property
     def spec_bytes(self) -> bytes:
@@ -81,7 +89,7 @@ class Profile:
     def api_versions(self) -> list[str]:
         return list(self.spec["info"].get("x-api-versions", [self.spec_version]))
 
-    @property
+    @cached_property
     def requirements(self) -> dict[str, Requirement]:
         requirements = catalogue(self.spec)
         for spec_file, ids in self.borrowed_requirements:
@@ -140,13 +148,15 @@ class Profile:
         if problems:
             raise RuntimeError(f"profile {self.name} is inconsistent: " + "; ".join(problems))
 
-    def start_embedded(self, credentials: Credentials, faults: tuple[str, ...] = ()) -> Embedded:
+    def start_embedded(
+        self, credentials: Credentials, faults: tuple[str, ...] = (), callback: CallbackTarget | None = None
+    ) -> Embedded:
         """The reference service on a free loopback port; `faults` turns on faulty variants of it."""
         known = self.faults()
         unknown = set(faults) - set(known)
         if unknown:
             raise ConfigurationError(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(known)}")
-        return self.embedded_starter(self, credentials, faults)
+        return self.embedded_starter(self, credentials, faults, callback)
 
     def faults(self) -> dict[str, Any]:
         """The faulty variants of the reference service, by name."""
@@ -241,8 +251,18 @@ PUSH = Profile(
         ("push-callback-api.yaml", ("R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06", "R-CB-13")),
     ),
     out_of_reach={
-        "R-RATE-01": "1,000,000 messages per minute cannot be sent by a test",
+        "R-RATE-01": "the documented limit is 1,000,000 messages per minute; a conformance run cannot exhaust it",
     },
+    receives_callbacks=True,
+    response_ids=("messageId",),
+    reach=lambda config: (
+        {}
+        if config.setting("rate_limit_per_minute") is not None
+        else {
+            "R-RATE-02": "out of reach (1,000,000/min): the target config states no rate_limit_per_minute a run "
+            "can exceed"
+        }
+    ),
     operations_not_generated=("resetPassword",),  # it would change the suite's own password mid-run
     checks=(
         *SCHEMATHESIS_CHECKS,

@@ -41,6 +41,7 @@ class Recorder:
         self.auth_statuses: dict[str, int] = {}  # auth probe -> the status the target used
         self.deferred_check_failures: list[str] = []  # of the running hand-written test
         self.deadline_reached: str | None = None
+        self.handed_out_ids: set[str] = set()  # ids the target's answers named (profile.response_ids)
         self._expected_auth = self._credential_header()
 
     def add(self, record: Record) -> None:
@@ -53,7 +54,7 @@ class Recorder:
     ) -> None:
         if response is not None:
             self.answered += 1
-            if self.profile.response_secrets:
+            if self.profile.response_secrets or self.profile.response_ids:
                 self._learn_secrets(response.content)
             if self._carries_own_credentials(request):
                 self.credentialed_statuses[response.status_code] += 1
@@ -91,7 +92,7 @@ class Recorder:
 
     # --- facts for the judge -----------------------------------------------------------------------
 
-    def facts(self, operations: list[str], not_applicable: frozenset[str]) -> RunFacts:
+    def facts(self, operations: list[str], not_applicable: frozenset[str], out_of_reach: dict[str, str]) -> RunFacts:
         return RunFacts(
             answered=self.answered,
             unanswered=sum(self.unanswered.values()),
@@ -100,7 +101,7 @@ class Recorder:
             credential_env=self.profile.credential_env,
             operations_without_success=tuple(op for op in operations if self.operation_successes[op] == 0),
             not_applicable=not_applicable,
-            out_of_reach=dict(self.profile.out_of_reach),
+            out_of_reach=dict(out_of_reach),
             deadline_reached=self.deadline_reached,
         )
 
@@ -141,7 +142,8 @@ class Recorder:
         return headers.get(name) == value
 
     def _learn_secrets(self, content: bytes) -> None:
-        """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it."""
+        """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it, and
+        keep the ids it names (a messageId) to tell the run's own callbacks from strays."""
 
         def walk(value: Any, depth: int = 0) -> None:
             if depth > 50:
@@ -150,6 +152,8 @@ class Recorder:
                 for key, item in value.items():
                     if key in self.profile.response_secrets and isinstance(item, str):
                         self.masker.add(item)
+                    if key in self.profile.response_ids and isinstance(item, str) and len(self.handed_out_ids) < 10000:
+                        self.handed_out_ids.add(item.lower())
                     walk(item, depth + 1)
             elif isinstance(value, list):
                 for item in value:

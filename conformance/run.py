@@ -10,14 +10,18 @@ from __future__ import annotations
 import copy
 import random
 import secrets
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import schemathesis
 from schemathesis.schemas import BaseSchema
 
-from .embedded import Embedded
+from .callbacks import CallbackListener
+from .embedded import CallbackTarget, Embedded
 from .profiles import Profile, get_profile
 from .recorder import Recorder
 from .report.masking import Masker
@@ -41,6 +45,11 @@ class RunOptions:
     deadline: float = DEFAULT_DEADLINE
     max_body: int = DEFAULT_MAX_BODY
     faults: tuple[str, ...] = ()
+    # The suite's callback listener against a host that posts callbacks: "HOST:PORT", optional TLS, public URL.
+    callback_listen: str | None = None
+    callback_tls_cert: str | None = None
+    callback_tls_key: str | None = None
+    callback_public_url: str | None = None
 
 
 @dataclass
@@ -57,7 +66,10 @@ class Run:
     recorder: Recorder
     embedded: Embedded | None = None  # the reference service(s), when no --base-url was given
     not_applicable: frozenset[str] = frozenset()  # rules of operations outside the claimed version
+    callbacks: CallbackListener | None = None  # where the host posts delivery statuses, when it does
+    out_of_reach: dict[str, str] = field(default_factory=dict)  # rules no run of this target can reach, and why
     started: float = field(default_factory=time.time)
+    _scratch: Path | None = None  # this run's temporary files, removed when it stops
 
     @property
     def max_examples(self) -> int:
@@ -82,6 +94,12 @@ class Run:
         if self.embedded is not None:
             self.embedded.stop()
             self.embedded = None
+        if self.callbacks is not None:
+            self.callbacks.stop()
+            self.callbacks = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -103,12 +121,17 @@ def start(options: RunOptions) -> Run:
         raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
     credentials = Credentials.from_env(*profile.credential_env)
     embedded = None
+    callbacks = None
+    scratch = None
     if options.base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
         credentials = credentials or Credentials(
             "koshelek" if profile.auth_headers is None else secrets.token_urlsafe(12), secrets.token_urlsafe(18)
         )
-        embedded = profile.start_embedded(credentials, options.faults)
+        target = None
+        if profile.receives_callbacks:  # the sandbox posts to the suite's own listener, over verified HTTPS
+            scratch, callbacks, target = _embedded_listener()
+        embedded = profile.start_embedded(credentials, options.faults, target)
         base_url, verify = embedded.base_url, embedded.ca_bundle or True
     else:
         if options.faults:
@@ -117,6 +140,12 @@ def start(options: RunOptions) -> Run:
         if credentials is None:
             raise ConfigurationError(profile.missing_credentials_message(base_url))
         verify = options.ca_bundle or True
+        if options.callback_listen:
+            if not profile.receives_callbacks:
+                raise ConfigurationError(
+                    f"--callback-listen applies to an API that posts callbacks, not {profile.name}"
+                )
+            callbacks = _listener(options)
     profile.check_credentials(credentials)
     target = Target(
         base_url,
@@ -132,6 +161,8 @@ def start(options: RunOptions) -> Run:
     masker = Masker.for_credentials(credentials, basic=profile.auth_headers is None)
     for secret in config.secrets():
         masker.add(secret)
+    if callbacks is not None and callbacks.credentials is not None:
+        masker.add(callbacks.credentials.password)
     limits = Limits(
         timeout=options.timeout,
         max_body=options.max_body,
@@ -158,7 +189,32 @@ def start(options: RunOptions) -> Run:
         recorder,
         embedded,
         frozenset(_not_applicable(profile, schema, version)),
+        callbacks,
+        {**profile.out_of_reach, **profile.reach_of(config)},
+        _scratch=scratch,
     )
+
+
+def _embedded_listener() -> tuple[Path, CallbackListener, CallbackTarget]:
+    from conformance.fixtures.server import make_certificates
+
+    scratch = Path(tempfile.mkdtemp(prefix="conformance-callbacks-"))
+    cert, key, ca = make_certificates(scratch)
+    credentials = Credentials("koshelek-callbacks", secrets.token_urlsafe(18))
+    listener = CallbackListener("127.0.0.1", 0, credentials=credentials, tls=(cert, key))
+    return scratch, listener, CallbackTarget(listener.url, credentials.as_tuple(), ca)
+
+
+def _listener(options: RunOptions) -> CallbackListener:
+    host, _, port = (options.callback_listen or "").rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError(f"--callback-listen {options.callback_listen!r} is not HOST:PORT, e.g. 0.0.0.0:8443")
+    if bool(options.callback_tls_cert) != bool(options.callback_tls_key):
+        raise ConfigurationError("--callback-tls-cert and --callback-tls-key go together")
+    tls = (options.callback_tls_cert, options.callback_tls_key) if options.callback_tls_cert else None
+    public_url = validate_base_url(options.callback_public_url) if options.callback_public_url else None
+    credentials = Credentials.from_env("CONFORMANCE_CALLBACK_USERNAME", "CONFORMANCE_CALLBACK_PASSWORD")
+    return CallbackListener(host.strip("[]"), int(port), credentials=credentials, tls=tls, public_url=public_url)
 
 
 def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:

@@ -59,6 +59,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="also write DIR/API-evidence.zip: reports, spec, target config, signed manifest "
         "(the HMAC key comes from CONFORMANCE_BUNDLE_KEY)",
     )
+    callbacks = run.add_argument_group("callbacks (push: a host that posts delivery statuses)")
+    callbacks.add_argument(
+        "--callback-listen",
+        metavar="HOST:PORT",
+        help="listen for the host's callbacks here during the run (plain HTTP unless a certificate is given); "
+        "credentials from CONFORMANCE_CALLBACK_USERNAME / CONFORMANCE_CALLBACK_PASSWORD when set",
+    )
+    callbacks.add_argument("--callback-tls-cert", metavar="FILE", help="certificate (PEM) to listen with over HTTPS")
+    callbacks.add_argument("--callback-tls-key", metavar="FILE", help="its private key (PEM)")
+    callbacks.add_argument(
+        "--callback-public-url",
+        metavar="URL",
+        help="the URL the host posts to, when it is not the listen address (NAT, a tunnel); the report states it",
+    )
     run.add_argument(
         "--fault",
         action="append",
@@ -90,6 +104,16 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
         raise UsageError(
             f"unknown fault(s) {', '.join(sorted(unknown))}; see `conformance serve {profile.name} --list-faults`"
         )
+    if (args.callback_listen or args.callback_public_url) and not profile.receives_callbacks:
+        raise UsageError(f"--callback-listen applies to an API whose host posts callbacks (push), not {profile.name}")
+    if args.callback_listen and not args.base_url:
+        raise UsageError("--callback-listen is for a host given with --base-url (the embedded sandbox uses its own)")
+    if args.callback_public_url and not args.callback_listen:
+        raise UsageError("--callback-public-url names where --callback-listen is reached from: give both")
+    for option in ("callback_tls_cert", "callback_tls_key"):
+        value = getattr(args, option)
+        if value and not Path(value).is_file():
+            raise UsageError(f"--{option.replace('_', '-')} {value} is not a file")
     if args.api_version and args.api_version not in profile.api_versions:
         raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
     report_dir = Path(args.report_dir)
@@ -156,6 +180,10 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         ("--conformance-api-version", args.api_version),
         ("--conformance-target-config", args.target_config),
         ("--conformance-ca-bundle", args.ca_bundle),
+        ("--conformance-callback-listen", args.callback_listen),
+        ("--conformance-callback-tls-cert", args.callback_tls_cert),
+        ("--conformance-callback-tls-key", args.callback_tls_key),
+        ("--conformance-callback-public-url", args.callback_public_url),
     ):
         if value is not None:
             arguments += [option, str(value)]
@@ -189,6 +217,10 @@ def command(args: argparse.Namespace) -> int:
             verdict_json.write(document, paths["json"])
             raise
     print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...", flush=True)
+    if args.callback_listen:
+        scheme = "https" if args.callback_tls_cert else "http"
+        expected = args.callback_public_url or f"{scheme}://{args.callback_listen}"
+        print(f"conformance: expecting the host's callbacks at {expected} (the account's callback URL)", flush=True)
 
     from ..plugin import Outcome
 

@@ -68,6 +68,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-max-body", type=int, default=DEFAULT_MAX_BODY, help="largest answer body read")
     group.addoption("--conformance-verdict", help="where to write the machine-readable verdict (JSON)")
     group.addoption("--conformance-fault", action="append", default=[], help="faulty variant of the embedded service")
+    group.addoption("--conformance-callback-listen", help="HOST:PORT of the suite's callback listener")
+    group.addoption("--conformance-callback-tls-cert", help="certificate of the callback listener (HTTPS)")
+    group.addoption("--conformance-callback-tls-key", help="private key of the callback listener (HTTPS)")
+    group.addoption(
+        "--conformance-callback-public-url", help="the URL the host posts callbacks to, if not the listener's"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,6 +96,10 @@ def pytest_configure(config: pytest.Config) -> None:
         deadline=config.getoption("conformance_deadline"),
         max_body=config.getoption("conformance_max_body"),
         faults=tuple(config.getoption("conformance_fault")),
+        callback_listen=config.getoption("conformance_callback_listen"),
+        callback_tls_cert=config.getoption("conformance_callback_tls_cert"),
+        callback_tls_key=config.getoption("conformance_callback_tls_key"),
+        callback_public_url=config.getoption("conformance_callback_public_url"),
     )
     try:
         run = start(options)
@@ -224,7 +234,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
     records = list(run.recorder.records)
-    facts = run.recorder.facts(operations, run.not_applicable)
+    facts = run.recorder.facts(operations, run.not_applicable, run.out_of_reach)
     verdict = judge(records, run.profile.requirements, facts)
     session.config.stash[VERDICT] = verdict
     _junit_properties(session.config, verdict)

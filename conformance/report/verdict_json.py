@@ -91,7 +91,15 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "auth_failure_statuses": recorder.auth_statuses,
         "not_run": recorder.skips,
         "not_applicable": sorted(run.not_applicable),
-        "out_of_reach": dict(run.profile.out_of_reach),
+        "out_of_reach": dict(run.out_of_reach),
+        "callbacks": None
+        if run.callbacks is None
+        else {
+            "listening_at": run.callbacks.url,
+            "expected_at": run.callbacks.public_url,
+            "received": len(run.callbacks.snapshot()),
+            "refused": sum(1 for callback in run.callbacks.snapshot() if not callback.accepted),
+        },
         "leaks": list(leaks or []),
         "decisions": run.profile.decisions,
         "counts": verdict.counts(),

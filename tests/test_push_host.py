@@ -1,0 +1,107 @@
+"""The Push API suite against a host that is not the embedded sandbox: the sandbox runs as a process of its own,
+posting its callbacks to the URL it was given, and the suite listens there (`--callback-listen`)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, USERNAME, run_cli
+
+CALLBACK_USER, CALLBACK_PASSWORD = "koshelek-callbacks", "callback-Pa55-not-in-reports"
+CALLBACK_ENV = {"CONFORMANCE_CALLBACK_USERNAME": CALLBACK_USER, "CONFORMANCE_CALLBACK_PASSWORD": CALLBACK_PASSWORD}
+CALLBACK_RULES = ("R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def push_host(callback_port: int, *faults: str) -> Iterator[tuple[str, str]]:
+    """`conformance serve push --tls --callback-url ...` in a process of its own: (base URL, CA file)."""
+    env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **CALLBACK_ENV}
+    command = [
+        sys.executable,
+        "-P",
+        "-m",
+        "conformance",
+        "serve",
+        "push",
+        "--port",
+        str(free_port()),
+        "--tls",
+        "--callback-url",
+        f"http://127.0.0.1:{callback_port}/koshelek",
+    ]
+    for fault in faults:
+        command += ["--fault", fault]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base_url = ca = None
+        for line in process.stdout:
+            if "reference service at " in line:
+                base_url = line.rsplit(" ", 1)[1].strip()
+            if "CA certificate: " in line:
+                ca = line.split("CA certificate: ", 1)[1].strip()
+            if "Ctrl-C" in line:
+                break
+        assert base_url and ca, process.stderr.read()
+        yield base_url, ca
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def run_against_host(tmp_path: Path, *faults: str):
+    port = free_port()
+    with push_host(port, *faults) as (base_url, ca):
+        return run_cli(
+            [
+                "run",
+                "push",
+                "--base-url",
+                base_url,
+                "--ca-bundle",
+                ca,
+                "--callback-listen",
+                f"127.0.0.1:{port}",
+                "--max-examples",
+                "5",
+                "--seed",
+                "7",
+            ],
+            tmp_path,
+            env=CALLBACK_ENV,
+        )
+
+
+@pytest.mark.slow
+def test_a_host_that_calls_back_passes_the_callback_rules(tmp_path: Path) -> None:
+    result = run_against_host(tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "expecting the host's callbacks at http://127.0.0.1:" in result.stdout
+    for requirement in CALLBACK_RULES:
+        assert result.status_of(requirement, "push") == "pass", requirement
+    verdict = result.verdict("push")
+    assert verdict["callbacks"]["received"] > 0 and verdict["callbacks"]["refused"] == 0
+    assert verdict["out_of_reach"]["R-RATE-01"].startswith("the documented limit is 1,000,000")
+    for path in tmp_path.glob("push.*"):
+        assert CALLBACK_PASSWORD.encode() not in path.read_bytes(), path.name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["no-callbacks", "callbacks-wrong-id"])
+def test_a_host_that_does_not_call_back_right_fails_the_callback_rule(fault: str, tmp_path: Path) -> None:
+    result = run_against_host(tmp_path, fault)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.status_of("R-CB-05", "push") == "fail"
+    assert "FAIL R-CB-05" in result.stdout
