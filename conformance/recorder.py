@@ -11,12 +11,14 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .judge import RunFacts
 from .outcomes import FAIL, Record, RecordLog
+from .report.exchange import Replay, Sidecar
 from .report.exchange import record as exchange_record
 from .transport import AnswerTooLarge, NotSent, RunDeadline, cause_of
 
@@ -27,8 +29,21 @@ if TYPE_CHECKING:
 
 
 class Recorder:
-    def __init__(self, profile: Profile, masker: Masker, target: Target) -> None:
+    def __init__(self, profile: Profile, masker: Masker, target: Target, artefacts: Path | None = None) -> None:
         self.profile, self.masker, self.target = profile, masker, target
+        self.sidecar = Sidecar(artefacts) if artefacts is not None else None
+        serve = None
+        if target.embedded:  # its CA is gone with the run: the repro starts the same reference service instead
+            serve = " ".join(
+                ["conformance", "serve", profile.name, "--port", "8080", *(f"--fault {f}" for f in target.faults)]
+            )
+        self.replay = Replay(
+            env=profile.credential_env,
+            auth_headers=profile.auth_headers,
+            ca_bundle=str(Path(target.verify).resolve()) if isinstance(target.verify, str) else None,
+            serve=serve,
+            base_url=target.base_url,
+        )
         self.records = RecordLog()
         self.current_test = "run"
         self.last_exchange: dict[str, Any] | None = None
@@ -116,15 +131,7 @@ class Recorder:
         note: str | None = None,
     ) -> dict[str, Any]:
         return exchange_record(
-            request,
-            status,
-            headers,
-            content,
-            self.masker,
-            ca_bundle=self.target.verify if isinstance(self.target.verify, str) else None,
-            env=self.profile.credential_env,
-            auth_headers=self.profile.auth_headers,
-            note=note,
+            request, status, headers, content, self.masker, self.replay, sidecar=self.sidecar, note=note
         )
 
     def _credential_header(self) -> tuple[str, str]:

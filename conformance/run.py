@@ -50,6 +50,7 @@ class RunOptions:
     callback_tls_cert: str | None = None
     callback_tls_key: str | None = None
     callback_public_url: str | None = None
+    artefacts: str | None = None  # where whole bodies go when a report shows them cut
 
 
 @dataclass
@@ -69,11 +70,23 @@ class Run:
     callbacks: CallbackListener | None = None  # where the host posts delivery statuses, when it does
     out_of_reach: dict[str, str] = field(default_factory=dict)  # rules no run of this target can reach, and why
     started: float = field(default_factory=time.time)
+    ended: float | None = None
     _scratch: Path | None = None  # this run's temporary files, removed when it stops
 
     @property
     def max_examples(self) -> int:
         return self.options.max_examples
+
+    @property
+    def scratch(self) -> Path:
+        """This run's own temporary directory (removed when it stops)."""
+        assert self._scratch is not None, "the run has stopped"
+        return self._scratch
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the run's start to its end (or to now): the one figure the reports and the terminal show."""
+        return round((self.ended or time.time()) - self.started, 1)
 
     def session(self, *, credentials: bool = True) -> BoundedSession:
         """A session through the run's HTTP layer: its limits, its trust, its recorder; with the credentials."""
@@ -120,33 +133,39 @@ def start(options: RunOptions) -> Run:
     if version not in profile.api_versions:
         raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
     credentials = Credentials.from_env(*profile.credential_env)
-    embedded = None
-    callbacks = None
-    scratch = None
     if options.base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
         credentials = credentials or Credentials(
             "koshelek" if profile.auth_headers is None else secrets.token_urlsafe(12), secrets.token_urlsafe(18)
         )
-        target = None
-        if profile.receives_callbacks:  # the sandbox posts to the suite's own listener, over verified HTTPS
-            scratch, callbacks, target = _embedded_listener()
-        embedded = profile.start_embedded(credentials, options.faults, target)
-        base_url, verify = embedded.base_url, embedded.ca_bundle or True
     else:
         if options.faults:
             raise ConfigurationError("--fault applies to the embedded reference service; leave out --base-url")
-        base_url = validate_base_url(options.base_url)
         if credentials is None:
-            raise ConfigurationError(profile.missing_credentials_message(base_url))
-        verify = options.ca_bundle or True
-        if options.callback_listen:
-            if not profile.receives_callbacks:
-                raise ConfigurationError(
-                    f"--callback-listen applies to an API that posts callbacks, not {profile.name}"
-                )
-            callbacks = _listener(options)
+            raise ConfigurationError(profile.missing_credentials_message(validate_base_url(options.base_url)))
+        if options.callback_listen and not profile.receives_callbacks:
+            raise ConfigurationError(f"--callback-listen applies to an API that posts callbacks, not {profile.name}")
     profile.check_credentials(credentials)
+    scratch = Path(tempfile.mkdtemp(prefix="conformance-run-"))  # removed when the run stops, whatever happens
+    embedded: Embedded | None = None
+    callbacks: CallbackListener | None = None
+    try:
+        if options.base_url is None:
+            target_of_callbacks = None
+            if profile.receives_callbacks:  # the sandbox posts to the suite's own listener, over verified HTTPS
+                callbacks, target_of_callbacks = _embedded_listener(scratch)
+            embedded = profile.start_embedded(credentials, options.faults, target_of_callbacks)
+            base_url, verify = embedded.base_url, embedded.ca_bundle or True
+        else:
+            base_url, verify = validate_base_url(options.base_url), options.ca_bundle or True
+            if options.callback_listen:
+                callbacks = _listener(options)
+    except BaseException:
+        for started in (embedded, callbacks):
+            if started is not None:
+                started.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     target = Target(
         base_url,
         credentials,
@@ -175,7 +194,7 @@ def start(options: RunOptions) -> Run:
         contract_schema = schema.exclude(
             func=lambda ctx: ctx.operation.definition.raw.get("operationId") in not_generated
         )
-    recorder = Recorder(profile, masker, target)
+    recorder = Recorder(profile, masker, target, Path(options.artefacts) if options.artefacts else None)
     return Run(
         profile,
         target,
@@ -195,14 +214,13 @@ def start(options: RunOptions) -> Run:
     )
 
 
-def _embedded_listener() -> tuple[Path, CallbackListener, CallbackTarget]:
+def _embedded_listener(scratch: Path) -> tuple[CallbackListener, CallbackTarget]:
     from conformance.fixtures.server import make_certificates
 
-    scratch = Path(tempfile.mkdtemp(prefix="conformance-callbacks-"))
     cert, key, ca = make_certificates(scratch)
     credentials = Credentials("koshelek-callbacks", secrets.token_urlsafe(18))
     listener = CallbackListener("127.0.0.1", 0, credentials=credentials, tls=(cert, key))
-    return scratch, listener, CallbackTarget(listener.url, credentials.as_tuple(), ca)
+    return listener, CallbackTarget(listener.url, credentials.as_tuple(), ca)
 
 
 def _listener(options: RunOptions) -> CallbackListener:

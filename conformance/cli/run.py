@@ -12,6 +12,7 @@ import contextlib
 import io
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from ..run import DEFAULT_DEADLINE
 from ..target import Credentials, TargetConfig, validate_base_url
 from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, TransportFailure, probe
 from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable
+from .progress import Progress
 from .summary import print_summary
 
 ARTEFACTS = ("html", "junit.xml", "json", "log")
@@ -199,11 +201,13 @@ def command(args: argparse.Namespace) -> int:
         return run_all(args)
     profile = get_profile(args.api)
     check_options(args, profile)
-    started = time.perf_counter()
+    started, started_at = time.perf_counter(), time.time()
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
+    bodies = report_dir / f"{profile.name}-bodies"  # whole bodies the reports show cut
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
+    shutil.rmtree(bodies, ignore_errors=True)
     if args.base_url:
         try:
             reach(args, profile)
@@ -225,7 +229,11 @@ def command(args: argparse.Namespace) -> int:
     from ..plugin import Outcome
 
     outcome = Outcome()
-    pytest_exit, output = _run_pytest(pytest_arguments(args, profile, paths), outcome)
+    arguments = [
+        *pytest_arguments(args, profile, paths),
+        *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
+    ]
+    pytest_exit, output = _run_pytest(arguments, outcome, Progress(sys.stdout, started))
     masker = outcome.run.masker if outcome.run is not None else _env_masker(profile)
     paths["log"].write_text(printable(masker.text(output)), encoding="utf-8")
     if outcome.verdict is None or outcome.run is None:
@@ -236,10 +244,11 @@ def command(args: argparse.Namespace) -> int:
         return EXIT_SUITE_BUG
 
     run, verdict = outcome.run, outcome.verdict
+    _keep_only_cited(bodies, paths["json"])
     secrets = [*masker.secrets, *run.target.config.secrets()]
     pairs = [run.target.credentials.as_tuple()] if profile.auth_headers is None else []
     needles = leak_scan.needles(secrets, pairs)
-    found = leak_scan.scan(paths.values(), needles)
+    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
     if args.bundle and not found:
         target_text = run.target.config.text
         bundle = write_bundle(
@@ -250,18 +259,30 @@ def command(args: argparse.Namespace) -> int:
     if found:
         verdict = judge(outcome.records, profile.requirements, replace(outcome.facts, leaks=tuple(found)))
         _withhold(report_dir, profile, paths, run, verdict, found)
-    print_summary(run, verdict, paths, time.perf_counter() - started)
+    print_summary(run, verdict, paths)
     return verdict.exit_code
 
 
-def _run_pytest(arguments: list[str], outcome: object) -> tuple[int, str]:
-    """Run pytest in-process; its terminal output is kept (to be masked into the log), not shown."""
+def _run_pytest(arguments: list[str], outcome: object, progress: Progress) -> tuple[int, str]:
+    """Run pytest in-process; its terminal output is kept (to be masked into the log), the progress shown."""
     import pytest
 
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        code = int(pytest.main(arguments, plugins=[outcome]))
+        code = int(pytest.main(arguments, plugins=[outcome, progress]))
     return code, buffer.getvalue()
+
+
+def _keep_only_cited(bodies: Path, verdict: Path) -> None:
+    """Side files of bodies no finding cites are not evidence: they go (the verdict names the ones that stay)."""
+    if not bodies.is_dir():
+        return
+    cited = verdict.read_text(encoding="utf-8") if verdict.exists() else ""
+    for path in bodies.iterdir():
+        if str(path.resolve()) not in cited:
+            path.unlink()
+    if not any(bodies.iterdir()):
+        bodies.rmdir()
 
 
 def _env_masker(profile: Profile) -> Masker:
@@ -277,6 +298,7 @@ def _withhold(
 
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)
+    shutil.rmtree(report_dir / f"{profile.name}-bodies", ignore_errors=True)
     document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
     document["requirements"] = []  # findings quote exchanges: the bare verdict keeps none
     verdict_json.write(document, paths["json"])
@@ -287,18 +309,23 @@ def _withhold(
 
 
 def run_all(args: argparse.Namespace) -> int:
-    """Every suite on its embedded reference, each in a fresh interpreter, then an index of this invocation."""
+    """Every suite on its embedded reference, each in a fresh interpreter (two at a time: the runs are CPU-bound
+    and independent), then an index of this invocation's runs."""
     if args.base_url or args.fault or args.target_config or args.api_version:
         raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    from concurrent.futures import ThreadPoolExecutor
+
     from ..report.index import write_index
 
     report_dir = Path(args.report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "index.html").unlink(missing_ok=True)
-    codes: dict[str, int] = {}
-    for api in sorted(PROFILES):
-        for kind in (*ARTEFACTS, "evidence.zip"):  # an earlier run's report must never stand in for this one's
-            (report_dir / (f"{api}-{kind}" if kind == "evidence.zip" else f"{api}.{kind}")).unlink(missing_ok=True)
+    for api in PROFILES:
+        for kind in ARTEFACTS:  # an earlier run's report must never stand in for this one's
+            (report_dir / f"{api}.{kind}").unlink(missing_ok=True)
+        (report_dir / f"{api}-evidence.zip").unlink(missing_ok=True)
+
+    def one(api: str) -> tuple[int, str]:
         # -P: the current directory (say, a checkout of this repository) must not shadow the installed package.
         command_line = [
             sys.executable,
@@ -320,7 +347,16 @@ def run_all(args: argparse.Namespace) -> int:
         ]
         if args.seed is not None:
             command_line += ["--seed", str(args.seed)]
-        codes[api] = subprocess.run(command_line).returncode
+        if args.bundle:
+            command_line.append("--bundle")
+        done = subprocess.run(command_line, capture_output=True, text=True)
+        return done.returncode, done.stdout + done.stderr
+
+    codes: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for api, (code, output) in zip(sorted(PROFILES), pool.map(one, sorted(PROFILES)), strict=True):
+            codes[api] = code
+            print(output, end="", flush=True)
     index = write_index(report_dir, sorted(PROFILES), codes)
     print(f"conformance: index of all runs: {index}")
     # The most serious outcome wins: a suite bug, then usage, then transport, then non-conformance.

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from ..run import Run
 
 
-def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path], seconds: float) -> None:
+def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path]) -> None:
     counts = verdict.counts()
     print(
         f"conformance: verdict {verdict.verdict.upper()} for {run.profile.spec['info']['title']} "
@@ -27,6 +27,7 @@ def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path], seconds: f
     )
     recorder = run.recorder
     requests = recorder.answered + sum(recorder.unanswered.values())
+    seconds = run.duration
     print(
         f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
         f"{counts['not-tested']} not tested{extra}; {requests} requests in {seconds:.1f} s; seed {run.seed}"

@@ -10,9 +10,11 @@ Its parts, one job each:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import hypothesis.configuration
 import pytest
 import requests
 
@@ -26,6 +28,7 @@ from . import schemathesis_bridge
 pytest_plugins = ["conformance.plugin.phases"]
 
 RUN = pytest.StashKey[Run]()
+BROKEN_SUITE = pytest.StashKey[str]()  # a test module that did not import: a suite bug, no verdict
 VERDICT = pytest.StashKey[Verdict]()
 CONTRACT = "__conformance_contract__"  # set on a test function by `contract_test`
 
@@ -68,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-max-body", type=int, default=DEFAULT_MAX_BODY, help="largest answer body read")
     group.addoption("--conformance-verdict", help="where to write the machine-readable verdict (JSON)")
     group.addoption("--conformance-fault", action="append", default=[], help="faulty variant of the embedded service")
+    group.addoption("--conformance-artefacts", help="directory for whole bodies the reports show cut")
+    group.addoption("--conformance-started", type=float, help="when the run started (epoch seconds; default: now)")
     group.addoption("--conformance-callback-listen", help="HOST:PORT of the suite's callback listener")
     group.addoption("--conformance-callback-tls-cert", help="certificate of the callback listener (HTTPS)")
     group.addoption("--conformance-callback-tls-key", help="private key of the callback listener (HTTPS)")
@@ -100,12 +105,17 @@ def pytest_configure(config: pytest.Config) -> None:
         callback_tls_cert=config.getoption("conformance_callback_tls_cert"),
         callback_tls_key=config.getoption("conformance_callback_tls_key"),
         callback_public_url=config.getoption("conformance_callback_public_url"),
+        artefacts=config.getoption("conformance_artefacts"),
     )
     try:
         run = start(options)
     except ConfigurationError as exc:
         raise pytest.UsageError(str(exc)) from None
+    if config.getoption("conformance_started"):
+        run.started = config.getoption("conformance_started")  # the CLI's start: one duration everywhere
     config.stash[RUN] = run
+    # Hypothesis keeps a cache in the working directory unless told otherwise: the run's scratch it is.
+    hypothesis.configuration.set_hypothesis_home_dir(run.scratch / "hypothesis")
     schemathesis_bridge.install(run)
     from .html import HtmlReport
     from .phases import MaskReports
@@ -118,6 +128,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = active_run(config)
     if run is not None:
         run.stop()
+        hypothesis.configuration.set_hypothesis_home_dir(None)
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -218,6 +229,11 @@ def _junit_properties(config: pytest.Config, verdict: Verdict) -> None:
         xml.add_global_property(f"requirement.{req_id}", result.status)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.testsfailed and active_run(session.config) is not None:
+        session.config.stash[BROKEN_SUITE] = f"{session.testsfailed} test module(s) could not be collected"
+
+
 def requirements_of(item: pytest.Item) -> tuple[str, ...]:
     return tuple(dict.fromkeys(req for mark in item.iter_markers("requirement") for req in mark.args))
 
@@ -228,10 +244,12 @@ def requirements_of(item: pytest.Item) -> tuple[str, ...]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = active_run(session.config)
-    if run is None or exitstatus == pytest.ExitCode.INTERNAL_ERROR:  # a suite bug: no verdict can be trusted
+    broken = exitstatus == pytest.ExitCode.INTERNAL_ERROR or BROKEN_SUITE in session.config.stash
+    if run is None or broken:  # a suite bug: no verdict can be trusted
         return
     from ..report import verdict_json
 
+    run.ended = time.time()
     operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
     records = list(run.recorder.records)
     facts = run.recorder.facts(operations, run.not_applicable, run.out_of_reach)

@@ -41,8 +41,20 @@ class HtmlReport:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        ids = dict(report.user_properties).get("requirements", "")
+        ids = dict(getattr(report, "user_properties", [])).get("requirements", "")
         cells.insert(2, f'<td class="col-requirements">{html_escape.escape(ids)}</td>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        """A failed test's row says what its finding says; the Python traceback stays in the log."""
+        if not report.failed:
+            return
+        from ..report.html import short_failure
+
+        reasons = [
+            r.reason or r.title for r in self.run.recorder.records if r.test == report.nodeid and r.status != "pass"
+        ]
+        data[:] = [short_failure(reasons[0] if reasons else "failed: the log has the details")]
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:

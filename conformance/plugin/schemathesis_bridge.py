@@ -56,7 +56,7 @@ def install(run: Run) -> None:
         else:
             return True
         if _advisory_only(run, ids):
-            _record(run, FAIL, tuple(ids), check, failure)
+            _record(run, FAIL, tuple(ids), check, failure, response.status_code)
             return False
         return True
 
@@ -71,7 +71,7 @@ def install(run: Run) -> None:
                     _record(run, PASS, pass_requirements(run, result.name, case, response), result.name)
             elif result.failure is not None and not isinstance(result.failure, RuleWarning):
                 ids = failure_requirements(run, result.name, result.failure, case, response)
-                _record(run, FAIL, ids, result.name, result.failure)
+                _record(run, FAIL, ids, result.name, result.failure, response.status_code)
 
 
 def _advisory_only(run: Run, ids: set[str]) -> bool:
@@ -208,7 +208,20 @@ def breaks_documented_constraint(run: Run, case: Any) -> bool:
         return True
 
 
-def _record(run: Run, status: str, ids: tuple[str, ...], check: str, failure: Failure | None = None) -> None:
+def _title(check: str, failure: Failure, status: int | None) -> str:
+    """Schemathesis' title, unless it would mislead: an invalid request that was refused was not 'accepted'."""
+    if check == "negative_data_rejection" and status is not None:
+        if 200 <= status < 300:
+            return f"Invalid request accepted with {status}"
+        return f"Invalid request answered {status}, not the documented refusal"
+    if check == "positive_data_acceptance" and status is not None:
+        return f"Valid request refused with {status}"
+    return failure.title
+
+
+def _record(
+    run: Run, status: str, ids: tuple[str, ...], check: str, failure: Failure | None = None, answered: int | None = None
+) -> None:
     if not ids:
         return  # e.g. a schema pass on a body that reached no rule: no evidence
     recorder = run.recorder
@@ -222,7 +235,7 @@ def _record(run: Run, status: str, ids: tuple[str, ...], check: str, failure: Fa
             recorder.current_test,
             check,
             reason=run.masker.text(str(failure.message))[:MESSAGE_LIMIT],
-            title=run.masker.text(failure.title),
+            title=run.masker.text(_title(check, failure, answered)),
             exchange=recorder.last_exchange,
         )
     )

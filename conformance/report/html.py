@@ -1,4 +1,7 @@
-"""The summary that opens the HTML report: verdict, run facts, the requirement matrix, the spec's decisions."""
+"""The part of the HTML report a partner reads: the verdict and run facts, the requirement matrix, then every
+finding written for people - what was expected and what came back, the exchange, the repro - grouped by
+requirement and check with a count. Everything the target sent is escaped; long texts scroll in a box of their
+own so no row is taller than a screen. Python tracebacks stay in the log."""
 
 from __future__ import annotations
 
@@ -6,92 +9,185 @@ from html import escape
 from typing import Any
 
 COLOURS = {
-    "pass": "#1a7f37",
-    "fail": "#cf222e",
-    "warn": "#9a6700",
-    "error": "#bc4c00",
-    "not-tested": "#57606a",
-    "not-applicable": "#57606a",
-    "inconclusive": "#8250df",
+    "pass": "#116329",
+    "fail": "#a40e26",
+    "warn": "#7d4e00",
+    "error": "#953800",
+    "not-tested": "#424a53",
+    "not-applicable": "#424a53",
+    "inconclusive": "#6639ba",
 }
+EXAMPLES_SHOWN = 3  # findings of one kind shown in full; the rest are counted
+GROUPS_SHOWN = 6  # kinds of finding shown per requirement
+
+STYLE = """
+.conformance { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; max-width: 1200px; }
+.conformance h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+.conformance table { border-collapse: collapse; margin: 8px 0; }
+.conformance th, .conformance td { border: 1px solid #d0d7de; padding: 4px 8px; vertical-align: top; text-align: left; }
+.conformance th { background: #f6f8fa; }
+.conformance .id { white-space: nowrap; font-family: ui-monospace, monospace; }
+.conformance .badge { font-weight: 700; white-space: nowrap; }
+.conformance pre { white-space: pre-wrap; word-break: break-all; max-height: 18em; overflow: auto; background: #f6f8fa;
+                   border: 1px solid #d0d7de; padding: 6px; margin: 4px 0; font-size: 12px; }
+.conformance .finding { border-left: 4px solid #d0d7de; padding: 2px 10px; margin: 10px 0; }
+.conformance .finding.fail { border-color: #a40e26; } .conformance .finding.warn { border-color: #7d4e00; }
+.conformance .finding.error { border-color: #953800; }
+.conformance .muted { color: #424a53; }
+"""
 
 
 def _badge(status: str) -> str:
-    colour = COLOURS.get(status, "#57606a")
-    return f'<b style="color:{colour}">{escape(status.upper())}</b>'
+    colour = COLOURS.get(status, "#424a53")
+    return f'<span class="badge" style="color:{colour}">{escape(status.upper())}</span>'
 
 
-def _findings_cell(requirement: dict[str, Any]) -> str:
-    found = requirement.get("findings", [])
-    if not found:
-        return escape(requirement.get("why_not_tested") or "")
-    lines = [
-        f"{escape(g['status'])}: {escape(str(g.get('title') or ''))} <i>(x{g.get('count', 1)}, "
-        f"{escape(str(g.get('check') or ''))})</i>"
-        for g in found[:4]
+def _anchor(req_id: str) -> str:
+    return f"finding-{escape(req_id)}"
+
+
+def _matrix_row(requirement: dict[str, Any]) -> str:
+    findings = requirement.get("findings", [])
+    if findings:
+        titles = "<br>".join(
+            f"{escape(str(g.get('title') or g.get('check')))[:160]} <span class='muted'>×{g.get('count', 1)}</span>"
+            for g in findings[:3]
+        )
+        more = f"<br><span class='muted'>and {len(findings) - 3} more</span>" if len(findings) > 3 else ""
+        detail = f'{titles}{more}<br><a href="#{_anchor(requirement["id"])}">details</a>'
+    else:
+        detail = escape(requirement.get("why_not_tested") or "")
+    evidence = f"{len(requirement['tests'])} test(s), {requirement.get('passes', 0)} passing check(s)"
+    return (
+        f"<tr><td class='id'>{escape(requirement['id'])}</td><td>{escape(requirement['rule'])}</td>"
+        f"<td>{escape(requirement['level'])}</td><td>{_badge(requirement['status'])}</td>"
+        f"<td class='muted'>{evidence}</td><td>{detail}</td></tr>"
+    )
+
+
+def _message(headers: dict[str, Any], body: str, first_line: str, body_file: str | None) -> str:
+    lines = [first_line, *(f"{name}: {value}" for name, value in headers.items()), "", body]
+    text = escape("\n".join(lines))
+    if body_file:
+        text += f"\n<span class='muted'>(shown cut; the whole body: {escape(body_file)})</span>"
+    return f"<pre>{text}</pre>"
+
+
+def _exchange(exchange: dict[str, Any]) -> str:
+    request = exchange["request"]
+    parts = [
+        _message(request["headers"], request["body"], f"{request['method']} {request['url']}", request.get("body_file"))
     ]
-    if len(found) > 4:
-        lines.append(f"<i>and {len(found) - 4} more kinds of finding</i>")
-    text = "<br>".join(lines)
-    exchange = found[0].get("exchange")
+    response = exchange.get("response")
+    if response is None:
+        parts.append(f"<pre>{escape(exchange.get('note') or 'no answer')}</pre>")
+    else:
+        parts.append(
+            _message(response["headers"], response["body"], f"HTTP {response['status']}", response.get("body_file"))
+        )
+    return f"<details><summary>request and answer</summary>{''.join(parts)}</details>"
+
+
+def _finding(group: dict[str, Any]) -> str:
+    tests = group.get("tests", [])
+    shown_tests = ", ".join(escape(t) for t in tests[:EXAMPLES_SHOWN])
+    more = f" and {len(tests) - EXAMPLES_SHOWN} more" if len(tests) > EXAMPLES_SHOWN else ""
+    reason = escape(str(group.get("reason") or "")[:600])
+    html = (
+        f"<div class='finding {escape(group['status'])}'><b>{escape(str(group.get('title') or ''))}</b> "
+        f"<span class='muted'>×{group.get('count', 1)} · {escape(str(group.get('check')))} · {shown_tests}{more}</span>"
+        f"<p>{reason}</p>"
+    )
+    exchange = group.get("exchange")
     if exchange:
-        style = "white-space:pre-wrap;word-break:break-all;max-width:520px;font-size:11px"
-        text += f'<pre style="{style}">{escape(exchange["curl"])}</pre>'
-    return text
+        html += _exchange(exchange) + f"<pre>{escape(exchange['curl'])}</pre>"
+    return html + "</div>"
 
 
-def _tests_cell(requirement: dict[str, Any]) -> str:
-    # Failing tests first: they are the ones a reader opens.
-    failing = [t for g in requirement.get("findings", []) for t in g["tests"]]
-    tests = list(dict.fromkeys(failing + requirement["tests"]))
-    shown = "<br>".join(escape(t) for t in tests[:3])
-    return shown + (f"<br><i>and {len(tests) - 3} more</i>" if len(tests) > 3 else "")
+def _findings_section(requirements: list[dict[str, Any]]) -> str:
+    parts = []
+    for requirement in requirements:
+        groups = requirement.get("findings", [])
+        if not groups or requirement["status"] in ("pass", "not-tested", "not-applicable"):
+            continue
+        parts.append(
+            f"<h3 id='{_anchor(requirement['id'])}'><span class='id'>{escape(requirement['id'])}</span> "
+            f"{_badge(requirement['status'])} {escape(requirement['rule'])}</h3>"
+        )
+        if requirement.get("quote"):
+            parts.append(f"<p class='muted'>The documents: “{escape(requirement['quote'])}”</p>")
+        parts += [_finding(group) for group in groups[:GROUPS_SHOWN]]
+        if len(groups) > GROUPS_SHOWN:
+            parts.append(f"<p class='muted'>and {len(groups) - GROUPS_SHOWN} more kinds of finding (in the JSON)</p>")
+    return "<h2>Findings</h2>" + ("".join(parts) or "<p>None.</p>")
 
 
 def summary_html(verdict: dict[str, Any]) -> str:
+    target = verdict["target"]
     facts = [
         (
             "Verdict",
-            _badge(verdict["verdict"]) + (" — " + escape("; ".join(verdict["reasons"])) if verdict["reasons"] else ""),
+            _badge(verdict["verdict"])
+            + ("<br>" + "<br>".join(escape(r) for r in verdict["reasons"]) if verdict["reasons"] else ""),
         ),
         (
             "Target",
-            escape(verdict["target"]["base_url"])
-            + (" (embedded reference service)" if verdict["target"]["embedded_reference"] else "")
-            + "".join(f" <b>with faulty variant {escape(f)}</b>" for f in verdict["target"]["faulty_variants"]),
+            escape(target["base_url"])
+            + (" (embedded reference service)" if target["embedded_reference"] else "")
+            + "".join(f" <b>with faulty variant {escape(f)}</b>" for f in target["faulty_variants"]),
         ),
         ("API version claimed", escape(verdict["api_version"])),
         (
             "Spec",
             f"{escape(verdict['spec']['file'])} v{escape(verdict['spec']['version'])}, "
-            f"sha256 <code>{verdict['spec']['sha256']}</code>",
+            f"sha256 <code>{escape(verdict['spec']['sha256'])}</code>",
         ),
         ("Suite version", escape(verdict["suite_version"])),
         ("Seed", f"{verdict['seed']} (rerun with <code>--seed {verdict['seed']}</code>)"),
-        ("Duration", f"{verdict['duration_seconds']} s, {verdict['generated_cases']} requests"),
+        (
+            "Started, duration",
+            f"{escape(verdict['started'])}, {verdict['duration_seconds']} s, {verdict['generated_cases']} requests",
+        ),
         (
             "Auth failures answered with",
             escape(", ".join(f"{k}: {v}" for k, v in verdict["auth_failure_statuses"].items()) or "-"),
         ),
     ]
-    rows = "".join(f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in facts)
-    matrix = "".join(
-        f"<tr><td>{escape(r['id'])}</td><td>{escape(r['rule'])}</td><td>{escape(r['level'])}</td>"
-        f"<td>{_badge(r['status'])}</td><td style='font-size:11px'>{_tests_cell(r)}</td>"
-        f"<td>{_findings_cell(r)}</td></tr>"
-        for r in verdict["requirements"]
-    )
-    counts = ", ".join(f"{n} {status}" for status, n in verdict["counts"].items())
+    if verdict.get("callbacks"):
+        callbacks = verdict["callbacks"]
+        facts.append(
+            (
+                "Callbacks",
+                f"expected at {escape(callbacks['expected_at'])}: {callbacks['received']} "
+                f"received, {callbacks['refused']} refused",
+            )
+        )
+    rows = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
+    counts = ", ".join(f"{n} {status}" for status, n in verdict["counts"].items() if n)
+    matrix = "".join(_matrix_row(r) for r in verdict["requirements"])
     decisions = "".join(
-        f"<li><b>{escape(d['ambiguity'])}</b>: {escape(d['choice'])}</li>" for d in verdict["decisions"]
+        f"<li><b>{escape(str(d.get('ambiguity')))}</b>: {escape(str(d.get('choice')))}</li>"
+        for d in verdict["decisions"]
     )
     not_run = "".join(f"<li>{escape(test)}: {escape(why)}</li>" for test, why in verdict["not_run"].items())
     return (
+        f"<style>{STYLE}</style><div class='conformance'>"
         f"<h2>Verdict</h2><table>{rows}</table>"
-        f"<h2>Requirements ({counts})</h2>"
-        "<table border='1' cellpadding='4' style='border-collapse:collapse'>"
-        "<tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Tests</th><th>Findings</th></tr>"
+        f"<h2>Requirements ({escape(counts)})</h2>"
+        "<table><tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Evidence</th><th>Findings</th></tr>"
         f"{matrix}</table>"
+        + _findings_section(verdict["requirements"])
         + (f"<h2>Not run</h2><ul>{not_run}</ul>" if not_run else "")
         + f"<h2>Choices made where the documents are ambiguous</h2><ul>{decisions}</ul>"
+        + "<h2>Every test</h2><p class='muted'>The table below lists each test; the findings above say what "
+        "failed. Python tracebacks are in the log next to this report.</p></div>"
     )
+
+
+def short_failure(reason: str) -> str:
+    """What a failed test's row in the table says: the first line of its finding, escaped."""
+    first = (reason or "failed").strip().splitlines()[0] if (reason or "").strip() else "failed"
+    return f"<div class='log'>{escape(first[:300])} — see Findings above</div>"
+
+
+__all__ = ["COLOURS", "STYLE", "short_failure", "summary_html"]

@@ -81,7 +81,7 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "seed": run.seed,
         "max_examples": run.max_examples,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
-        "duration_seconds": round(time.time() - run.started, 3),
+        "duration_seconds": run.duration,
         "exchanges": {
             "answered": recorder.answered,
             "unanswered": dict(recorder.unanswered),

@@ -1,0 +1,64 @@
+"""A run a person can follow: on a terminal, one live line (tests done of all, requests, failing requirements,
+elapsed) drawn with rich; elsewhere (CI logs), the same facts as a plain line every few seconds."""
+
+from __future__ import annotations
+
+import time
+from typing import IO, Any
+
+import pytest
+
+PLAIN_EVERY = 5.0  # seconds between plain lines when the output is not a terminal
+
+
+class Progress:
+    """A pytest plugin the CLI registers: it reads the run's recorder, and writes to the user's own output."""
+
+    def __init__(self, stream: IO[str], started: float) -> None:
+        self.stream, self.started = stream, started
+        self.total = self.done = 0
+        self.config: pytest.Config | None = None
+        self.last_plain = started
+        self.live: Any = None
+        if stream.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live("", console=Console(file=stream), refresh_per_second=4, transient=True)
+
+    def line(self) -> str:
+        from ..plugin import active_run
+
+        run = active_run(self.config) if self.config is not None else None
+        requests = failing = 0
+        if run is not None:
+            recorder = run.recorder
+            requests = recorder.answered + sum(recorder.unanswered.values())
+            failing = len({i for record in recorder.records if record.status == "fail" for i in record.requirements})
+        elapsed = time.perf_counter() - self.started
+        return (
+            f"conformance: {self.done}/{self.total} tests, {requests} requests, {failing} requirement(s) "
+            f"failing so far, {elapsed:.0f} s"
+        )
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)
+        if self.live is not None:
+            self.live.start()
+            self.live.update(self.line())
+
+    def pytest_runtest_logfinish(self) -> None:
+        self.done += 1
+        now = time.perf_counter()
+        if self.live is not None:
+            self.live.update(self.line())
+        elif now - self.last_plain >= PLAIN_EVERY:
+            self.last_plain = now
+            print(self.line(), file=self.stream, flush=True)
+
+    def pytest_sessionfinish(self) -> None:
+        if self.live is not None:
+            self.live.stop()
