@@ -90,6 +90,7 @@ class CallbackListener:
         self.received: list[Callback] = []
         self._changed = threading.Condition()
         self._server = wsgi.Server((host, port), self._app, numthreads=4, server_name="conformance-callbacks")
+        self._server.expiration_interval = 0.05  # stop() waits for the server loop's next look-up
         if tls is not None:
             from cheroot.ssl.builtin import BuiltinSSLAdapter
 

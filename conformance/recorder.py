@@ -46,7 +46,9 @@ class Recorder:
         )
         self.records = RecordLog()
         self.current_test = "run"
-        self.last_exchange: dict[str, Any] | None = None
+        # The last exchange, kept raw and turned into a masked record only if a finding cites it: most never are.
+        self._last: tuple[Any, ...] | None = None
+        self._last_record: dict[str, Any] | None = None
         self.answered = 0
         self.unanswered: Counter[str] = Counter()  # cause -> count, exchanges really attempted
         self.not_sent: Counter[str] = Counter()  # cause -> count, refused by the breakers or the run deadline
@@ -62,6 +64,20 @@ class Recorder:
     def add(self, record: Record) -> None:
         self.records.add(record)
 
+    @property
+    def last_exchange(self) -> dict[str, Any] | None:
+        """The exchange a finding of the running test cites: masked with every secret learnt so far."""
+        if self._last_record is None and self._last is not None:
+            self._last_record = self._exchange(*self._last)
+        return self._last_record
+
+    @last_exchange.setter
+    def last_exchange(self, value: None) -> None:
+        self._last, self._last_record = None, value
+
+    def _keep(self, *exchange: Any) -> None:
+        self._last, self._last_record = exchange, None
+
     # --- the HTTP layer's observer ---------------------------------------------------------------
 
     def observe(
@@ -73,12 +89,12 @@ class Recorder:
                 self._learn_secrets(response.content)
             if self._carries_own_credentials(request):
                 self.credentialed_statuses[response.status_code] += 1
-            self.last_exchange = self._exchange(request, response.status_code, dict(response.headers), response.content)
+            self._keep(request, response.status_code, dict(response.headers), response.content)
             return
         assert error is not None
         if isinstance(error, AnswerTooLarge):  # it answered; the answer is just more than the run reads
             self.answered += 1
-            self.last_exchange = self._exchange(request, None, {}, b"", note=str(error))
+            self._keep(request, None, {}, b"", str(error))
             return
         cause = cause_of(error)
         if isinstance(error, NotSent | RunDeadline):
@@ -87,7 +103,7 @@ class Recorder:
                 self.deadline_reached = "the run deadline (--deadline) was reached: the rest of the run was not sent"
             return
         self.unanswered[cause] += 1
-        self.last_exchange = self._exchange(request, None, {}, b"", note=f"no answer: {cause}")
+        self._keep(request, None, {}, b"", f"no answer: {cause}")
         self.add(
             Record(
                 (self.profile.availability_requirement,),

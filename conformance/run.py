@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import schemathesis
 from schemathesis.schemas import BaseSchema
@@ -204,7 +207,7 @@ def start(options: RunOptions) -> Run:
         contract_schema,
         masker,
         limits,
-        Breakers(limits),
+        Breakers(limits, _operation_matcher(schema, target.base_url)),
         recorder,
         embedded,
         frozenset(_not_applicable(profile, schema, version)),
@@ -233,6 +236,23 @@ def _listener(options: RunOptions) -> CallbackListener:
     public_url = validate_base_url(options.callback_public_url) if options.callback_public_url else None
     credentials = Credentials.from_env("CONFORMANCE_CALLBACK_USERNAME", "CONFORMANCE_CALLBACK_PASSWORD")
     return CallbackListener(host.strip("[]"), int(port), credentials=credentials, tls=tls, public_url=public_url)
+
+
+def _operation_matcher(schema: BaseSchema, base_url: str) -> Callable[[str, str], str]:
+    """(method, URL path) -> the label of the documented operation it calls ("" for none): the breakers count
+    unanswered requests per operation, so one slow operation costs a few timeouts, not one per test."""
+    prefix = urlsplit(base_url).path.rstrip("/")
+    patterns = []
+    for result in schema.get_all_operations():
+        op = result.ok()
+        regex = re.escape(op.path)
+        regex = re.sub(r"\\\{[^}]*\\\}", "[^/]+", regex)
+        patterns.append((op.method.upper(), re.compile(f"^{re.escape(prefix)}{regex}$"), op.label))
+
+    def operation_of(method: str, path: str) -> str:
+        return next((label for verb, pattern, label in patterns if verb == method and pattern.match(path)), "")
+
+    return operation_of
 
 
 def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.auth
@@ -146,19 +147,22 @@ class Limits:
     max_body: int = DEFAULT_MAX_BODY
     deadline: float | None = None  # time.monotonic() after which no request is sent
     per_test_unanswered: int = 2  # unanswered exchanges of one test before its further requests fail at once
+    per_operation_unanswered: int = 3  # unanswered exchanges of one operation before its further requests fail at once
     run_unanswered: int = 8  # unanswered exchanges in a row before every further request fails at once
 
 
 class Breakers:
     """Shared by every session of a run: counts exchanges without an answer."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, operation_of: Callable[[str, str], str] = lambda method, path: "") -> None:
         self.limits = limits
+        self.operation_of = operation_of  # (method, URL path) -> the documented operation it calls
         self.in_a_row = 0
         self.per_test: dict[str, int] = {}
+        self.per_operation: dict[str, int] = {}
         self.lock = threading.Lock()
 
-    def refusal(self, test: str) -> NoAnswer | None:
+    def refusal(self, test: str, operation: str = "") -> NoAnswer | None:
         """Why a request must not be sent now, or None."""
         limits = self.limits
         if limits.deadline is not None and time.monotonic() >= limits.deadline:
@@ -167,16 +171,21 @@ class Breakers:
             return NotSent(f"not sent: the last {self.in_a_row} requests got no answer")
         if self.per_test.get(test, 0) >= limits.per_test_unanswered:
             return NotSent(f"not sent: {self.per_test[test]} earlier requests of this test got no answer")
+        if operation and self.per_operation.get(operation, 0) >= limits.per_operation_unanswered:
+            return NotSent(f"not sent: {self.per_operation[operation]} earlier requests to {operation} got no answer")
         return None
 
-    def answered(self) -> None:
+    def answered(self, operation: str = "") -> None:
         with self.lock:
             self.in_a_row = 0
+            self.per_operation.pop(operation, None)  # it answers again: give it its chances back
 
-    def unanswered(self, test: str) -> None:
+    def unanswered(self, test: str, operation: str = "") -> None:
         with self.lock:
             self.in_a_row += 1
             self.per_test[test] = self.per_test.get(test, 0) + 1
+            if operation:
+                self.per_operation[operation] = self.per_operation.get(operation, 0) + 1
 
 
 Observer = Callable[[requests.PreparedRequest, "requests.Response | None", "BaseException | None"], None]
@@ -206,7 +215,8 @@ class BoundedSession(requests.Session):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         test = self.current_test()
-        refusal = self.breakers.refusal(test)
+        operation = self.breakers.operation_of(str(request.method), urlsplit(str(request.url)).path)
+        refusal = self.breakers.refusal(test, operation)
         if refusal is not None:
             self._observe(request, None, refusal)
             raise refusal
@@ -228,7 +238,7 @@ class BoundedSession(requests.Session):
             failure: BaseException = exc
             if holder.get("fired") and not isinstance(exc, AnswerTooLarge):
                 failure = AnswerDeadline(f"no complete answer within {budget:g} s")
-            self.breakers.unanswered(test)
+            self.breakers.unanswered(test, operation)
             self._observe(request, None, failure)
             if failure is exc:
                 raise
@@ -236,7 +246,7 @@ class BoundedSession(requests.Session):
         finally:
             watchdog.cancel()
             _in_flight.holder = None
-        self.breakers.answered()
+        self.breakers.answered(operation)
         self._observe(request, response, None)
         return response
 

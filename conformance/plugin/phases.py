@@ -21,6 +21,7 @@ from ..transport import AnswerTooLarge, NoAnswer, cause_of
 from . import active_run, requirements_of
 
 REASON_LIMIT = 1500
+LONGREPR_LIMIT = 8000  # characters of a failure's traceback kept for the log and JUnit
 
 
 class CheckFailures(AssertionError):
@@ -170,5 +171,9 @@ class MaskReports:
 
     def _mask(self, report: pytest.TestReport) -> None:
         if report.failed and report.longrepr is not None:
-            report.longrepr = self.masker.text(str(report.longrepr))
+            text = self.masker.text(str(report.longrepr))
+            if len(text) > LONGREPR_LIMIT:  # its start says what failed, its end where; the middle repeats
+                cut = len(text) - LONGREPR_LIMIT
+                text = f"{text[: LONGREPR_LIMIT // 2]}\n... ({cut} characters cut) ...\n{text[-LONGREPR_LIMIT // 2 :]}"
+            report.longrepr = text
         report.sections = [(self.masker.text(title), self.masker.text(text)) for title, text in report.sections]

@@ -23,10 +23,12 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import unquote
 
-from .masking import basic_tokens, encodings
+from .masking import Needles, basic_tokens, encodings
 
 CONTEXT = 12  # characters each side of an occurrence compared with the suite's own text
-_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/_-]{16,}={0,2}")
+# Runs that can hold an encoded secret (pytest-html keeps its extras as standard base64): long enough, and only
+# those that decode to text are read further (identifiers such as test names decode to noise).
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/]{20,}={0,2}")
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _WORD = re.compile(r"[\w-]")
 
@@ -68,26 +70,38 @@ def _normalise(text: str) -> str:
 
 
 def views(data: bytes, depth: int = 0) -> Iterator[str]:
-    """The artefact's text, and each decoding of it a secret could hide behind."""
+    """The artefact's text, and each decoding of it a secret could hide behind (only those that change it)."""
     text = data.decode("utf-8", errors="replace")
     yield text
     if depth == 0:
         yield data.decode("latin-1")
-    unescaped = html.unescape(text)
-    yield unescaped
-    json_text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace('\\"', '"')
-    yield json_text.replace("\\\\", "\\")
-    yield unquote(json_text)
+    unescaped = html.unescape(text) if "&" in text else text
+    if unescaped is not text:
+        yield unescaped
+    json_text = unescaped
+    if "\\" in unescaped:
+        json_text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), unescaped).replace('\\"', '"')
+        yield json_text.replace("\\\\", "\\")
+    if "%" in json_text:
+        yield unquote(json_text)
     if depth < 3:
         for run in _BASE64_RUN.finditer(json_text.encode("utf-8", errors="replace")):
             chunk = run.group(0)
-            for decoder in (base64.b64decode, base64.urlsafe_b64decode):
-                try:
-                    decoded = decoder(chunk + b"=" * (-len(chunk) % 4))
-                except (binascii.Error, ValueError):
-                    continue
+            try:
+                decoded = base64.b64decode(chunk + b"=" * (-len(chunk) % 4), validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if _looks_like_text(decoded):
                 yield from views(decoded, depth + 1)
-                break
+
+
+def _looks_like_text(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    sample = text[:2000]
+    return sum(char.isprintable() or char in "\r\n\t" for char in sample) >= 0.9 * len(sample)
 
 
 def _unescaped(text: str) -> list[str]:
@@ -120,19 +134,17 @@ def _static(view: str, start: int, needle: str, corpus: str) -> bool:
 
 
 def leaked(data: bytes, secret_needles: list[str], corpus: str | None = None) -> bool:
-    if not secret_needles:
+    finder = Needles(secret_needles)
+    if finder.empty:
         return False
     corpus = suite_text() if corpus is None else corpus
     for view in views(data):
         lowered = view.lower()
         if len(lowered) != len(view):
             lowered = view  # keep offsets true; forms with case changes are matched as they are
-        for needle in secret_needles:
-            start = lowered.find(needle)
-            while start != -1:
-                if not _static(lowered, start, needle, corpus):
-                    return True
-                start = lowered.find(needle, start + 1)
+        for start, end in finder.spans(lowered):
+            if not _static(lowered, start, lowered[start:end], corpus):
+                return True
     return False
 
 

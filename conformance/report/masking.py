@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
+import ahocorasick
+
 if TYPE_CHECKING:
     from ..target import Credentials
 
@@ -25,7 +27,15 @@ MIN_SECRET_LENGTH = 3  # a one- or two-character "secret" would mask half the re
 
 
 def encodings(secret: str) -> set[str]:
-    """Every form of `secret` a report or a target could carry (matched case-insensitively)."""
+    """Every form of `secret` a report or a target could carry (matched case-insensitively; the upper- and
+    lower-cased secret get forms of their own, since `\\u00c4` is no case of `\\u00e4`)."""
+    forms: set[str] = set()
+    for variant in {secret, secret.upper(), secret.lower()}:
+        forms |= _encodings(variant)
+    return forms
+
+
+def _encodings(secret: str) -> set[str]:
     forms = {secret}
     utf8 = secret.encode("utf-8")
     raw_forms = [utf8]
@@ -55,6 +65,25 @@ def encodings(secret: str) -> set[str]:
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
+class Needles:
+    """Every place any of many words occurs in a text, overlaps included, in one pass (Aho-Corasick): the cost
+    grows with the text, not with the number of words (hundreds of handed-out keys, each in dozens of forms)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        for word in words:
+            if word:
+                self._automaton.add_word(word, len(word))
+        self.empty = len(self._automaton) == 0
+        if not self.empty:
+            self._automaton.make_automaton()
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        if self.empty or not text:
+            return []
+        return [(end - length + 1, end + 1) for end, length in self._automaton.iter(text)]
+
+
 def basic_tokens(username: str, password: str) -> set[str]:
     """The base64 tokens an `Authorization: Basic` header carries for the pair, UTF-8 and Latin-1."""
     pair = f"{username}:{password}"
@@ -72,6 +101,7 @@ class Masker:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._forms: list[str] = []  # lower-cased, longest first
+        self._needles: Needles | None = None
         for secret in secrets:
             self.add(secret)
 
@@ -91,6 +121,7 @@ class Masker:
         self._secrets.add(secret)
         forms = set(self._forms) | {form.lower() for form in encodings(secret)}
         self._forms = sorted(forms, key=len, reverse=True)
+        self._needles = None  # rebuilt on next use
 
     def add_basic(self, username: str, password: str) -> None:
         self.add(password)
@@ -108,19 +139,15 @@ class Masker:
     def text(self, value: str) -> str:
         if not self._forms or not value:
             return value
+        if self._needles is None:
+            self._needles = Needles(self._forms)
         lowered = value.lower()
         if len(lowered) != len(value):  # a few characters change length when lower-cased: match with re instead
             pattern = "|".join(re.escape(form) for form in self._forms)
             return re.sub(pattern, MASK, value, flags=re.IGNORECASE)
-        spans: list[tuple[int, int]] = []
-        for form in self._forms:
-            start = lowered.find(form)
-            while start != -1:
-                spans.append((start, start + len(form)))
-                start = lowered.find(form, start + 1)
+        spans = self._needles.spans(lowered)
         if not spans:
             return value
-        spans.sort()
         merged: list[list[int]] = []
         for start, end in spans:
             if merged and start <= merged[-1][1]:

@@ -147,7 +147,8 @@ def broken_chunking(conn: socket.socket, number: int) -> None:
 
 # --- a proxy in front of a reference service, that lets a test rewrite or break each answer -------------------
 
-Mutation = Callable[[int, bytes, int, list[tuple[str, str]], bytes], "bytes | None"]
+# Returns the raw answer, None to close without one, or (raw answer, "close") to close right after it.
+Mutation = Callable[[int, bytes, int, list[tuple[str, str]], bytes], "bytes | tuple[bytes, str] | None"]
 
 
 def http_answer(status: int, headers: list[tuple[str, str]], body: bytes, reason: str = "X") -> bytes:
@@ -195,6 +196,9 @@ def proxy(upstream: str, mutate: Mutation) -> Iterator[RawServer]:
             server.requests += 1
             raw = mutate(server.requests, head, answer.status, answer.getheaders(), answer_body)
             if raw is None:
+                return
+            if isinstance(raw, tuple):
+                conn.sendall(raw[0])
                 return
             conn.sendall(raw)
 
