@@ -28,9 +28,10 @@ from conformance.profiles import get_profile
 USER, PASSWORD = "bench", "bench-password"
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
     started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    # In a scratch directory: `st run` writes its .hypothesis directory into the current one.
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
     return time.perf_counter() - started, done.returncode, done.stdout
 
 
@@ -50,6 +51,7 @@ def main() -> None:
         commands = {
             "conformance run loyalty": [
                 sys.executable,
+                "-P",
                 "-m",
                 "conformance",
                 "run",
@@ -87,7 +89,7 @@ def main() -> None:
         requests_sent: dict[str, str] = {}
         for _ in range(args.repeat):
             for name, command in commands.items():  # interleaved, so drift hits both alike
-                seconds, code, stdout = timed(command, env)
+                seconds, code, stdout = timed(command, env, work)
                 times[name].append(seconds)
                 if name.startswith("conformance") and code != 0:
                     sys.exit(f"{name} exited {code}: the reference service should pass")

@@ -281,7 +281,14 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
             "seed": seed,
             # Authentication is probed by the suite's own tests (the documents leave its status open), so
             # generated cases never drop or mangle the credentials. No example database: nothing is written.
-            "generation": {"max-examples": max_examples, "database": "none", "with-security-parameters": False},
+            # No shrinking: a contract failure is what the service does, not the size of the input, and every
+            # shrink step is one more request to a service that may be far away (or answer nothing but errors).
+            "generation": {
+                "max-examples": max_examples,
+                "database": "none",
+                "with-security-parameters": False,
+                "no-shrink": True,
+            },
             "operations": operations,
         }
     )

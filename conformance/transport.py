@@ -14,6 +14,8 @@ goes through a `BoundedSession`, because everything a target sends is untrusted 
 from __future__ import annotations
 
 import base64
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -138,6 +140,52 @@ def _cut(holder: dict[str, Any]) -> None:
             pass
 
 
+class Watchdog:
+    """One thread for every deadline of the process: `arm` a holder, and when its time passes before it is
+    disarmed, its socket is cut. (A timer thread per request would cost a thread start per exchange.)"""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, dict[str, Any]]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, holder: dict[str, Any]) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (time.monotonic() + seconds, next(self._order), holder))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._watch, name="conformance-watchdog", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is holder:
+                self._wake.notify()  # the new deadline is the nearest
+
+    def disarm(self, holder: dict[str, Any]) -> None:
+        with self._wake:  # under the lock: a holder is never cut once its exchange is over
+            holder["disarmed"] = True  # dropped from the heap when its time comes
+
+    def _watch(self) -> None:
+        with self._wake:
+            while True:
+                while self._heap and self._heap[0][2].get("disarmed"):
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait(timeout=5.0)
+                    if not self._heap:
+                        self._thread = None
+                        return
+                    continue
+                due, _, holder = self._heap[0]
+                wait = due - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(timeout=wait)
+                    continue
+                heapq.heappop(self._heap)
+                _cut(holder)
+
+
+_WATCHDOG = Watchdog()
+
+
 # --- the session --------------------------------------------------------------------------------------
 
 
@@ -205,13 +253,21 @@ class BoundedSession(requests.Session):
     ) -> None:
         super().__init__()
         self.limits, self.breakers, self.observer, self.current_test = limits, breakers, observer, current_test
+        self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.verify = verify  # redirects are never followed (send); max_redirects 0 would make requests raise on one
         adapter = _WatchedAdapter(max_retries=0)
         self.mount("https://", adapter)
         self.mount("http://", adapter)
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
-        return super().merge_environment_settings(url, proxies, stream, self.verify if verify is None else verify, cert)
+        # The environment (proxies, CA bundle) is read once per host: requests reads every variable on every
+        # request, a large share of a loopback exchange's cost, and the environment cannot change mid-run.
+        verify = self.verify if verify is None else verify
+        key = (*urlsplit(str(url))[:2], repr(proxies), stream, repr(verify), repr(cert))
+        known = self._environment.get(key)
+        if known is None:
+            known = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return {**known, "proxies": dict(known["proxies"])}
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         test = self.current_test()
@@ -226,10 +282,8 @@ class BoundedSession(requests.Session):
             budget = max(0.001, min(budget, limits.deadline - time.monotonic()))
         kwargs.update(stream=True, allow_redirects=False, timeout=(budget, budget))
         holder: dict[str, Any] = {}
-        watchdog = threading.Timer(budget, lambda: _cut(holder))
-        watchdog.daemon = True
         _in_flight.holder = holder
-        watchdog.start()
+        _WATCHDOG.arm(budget, holder)
         try:
             response = super().send(request, **kwargs)
             response._content = self._read_body(response, holder)
@@ -244,7 +298,7 @@ class BoundedSession(requests.Session):
                 raise
             raise failure from None
         finally:
-            watchdog.cancel()
+            _WATCHDOG.disarm(holder)
             _in_flight.holder = None
         self.breakers.answered(operation)
         self._observe(request, response, None)
