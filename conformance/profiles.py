@@ -63,6 +63,8 @@ class Profile:
     # Whose credentials CONFORMANCE_* hold, in the API's own words (for the message when they are missing).
     credentials_description: str = "the credentials of"
     receives_callbacks: bool = False  # the API posts delivery statuses to a callback URL the suite can listen on
+    # Why the suite must send one request at a time whatever --concurrency says ("" when it need not).
+    sequential_because: str = ""
     # Rules a run cannot reach with this target config, and why (e.g. a rate limit no run can exhaust).
     reach: Callable[[Any], dict[str, str]] | None = None
 
@@ -254,6 +256,7 @@ PUSH = Profile(
         "R-RATE-01": "the documented limit is 1,000,000 messages per minute; a conformance run cannot exhaust it",
     },
     receives_callbacks=True,
+    sequential_because="the callback round listens in one process, and the rate-limit test must follow every send",
     response_ids=("messageId",),
     reach=lambda config: (
         {}

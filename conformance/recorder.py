@@ -9,6 +9,7 @@ the spot; a transport outcome is never evidence for or against a content rule.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -120,6 +121,42 @@ class Recorder:
         """An answer to a documented operation: counts as that operation's success when 2xx and credentialed."""
         if 200 <= status < 300 and self._carries_own_credentials(request):
             self.operation_successes[label] += 1
+
+    # --- one run over several worker processes (--concurrency) --------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """What a worker saw, in plain values a worker can send back (execnet serialises nothing richer)."""
+        return {
+            "records": [
+                {**dataclasses.asdict(record), "requirements": list(record.requirements)} for record in self.records
+            ],
+            "answered": self.answered,
+            "unanswered": dict(self.unanswered),
+            "not_sent": dict(self.not_sent),
+            "credentialed_statuses": {str(status): n for status, n in self.credentialed_statuses.items()},
+            "operation_successes": dict(self.operation_successes),
+            "skips": dict(self.skips),
+            "auth_statuses": dict(self.auth_statuses),
+            "deadline_reached": self.deadline_reached,
+            "handed_out_ids": sorted(self.handed_out_ids),
+            "secrets": sorted(self.masker.secrets),
+        }
+
+    def merge(self, seen: dict[str, Any]) -> None:
+        """Add what a worker saw: its secrets first, so that nothing this process writes can show them."""
+        for secret in seen["secrets"]:
+            self.masker.add(secret)
+        for record in seen["records"]:
+            self.add(Record(**{**record, "requirements": tuple(record["requirements"])}))
+        self.answered += seen["answered"]
+        self.unanswered.update(seen["unanswered"])
+        self.not_sent.update(seen["not_sent"])
+        self.credentialed_statuses.update({int(status): n for status, n in seen["credentialed_statuses"].items()})
+        self.operation_successes.update(seen["operation_successes"])
+        self.skips.update(seen["skips"])
+        self.auth_statuses.update(seen["auth_statuses"])
+        self.deadline_reached = self.deadline_reached or seen["deadline_reached"]
+        self.handed_out_ids.update(seen["handed_out_ids"])
 
     # --- facts for the judge -----------------------------------------------------------------------
 

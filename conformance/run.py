@@ -8,6 +8,7 @@ one process.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import re
 import secrets
@@ -36,6 +37,33 @@ DEFAULT_DEADLINE = 1800.0  # seconds for a whole run: a hostile or stalled targe
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A worker's share of a run its controller started (--concurrency): the target is up, the seed drawn."""
+
+    base_url: str
+    verify: bool | str
+    username: str
+    password: str
+    embedded: bool
+    seed: int
+    seconds_left: float  # of the run's deadline, when the controller handed the run over
+
+    @classmethod
+    def of(cls, run: Run) -> Attachment:
+        return cls(
+            run.target.base_url,
+            run.target.verify,
+            *run.target.credentials.as_tuple(),
+            run.target.embedded,
+            run.seed,
+            max(0.0, (run.limits.deadline or time.monotonic()) - time.monotonic()),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class RunOptions:
     api: str
     base_url: str | None = None
@@ -54,6 +82,7 @@ class RunOptions:
     callback_tls_key: str | None = None
     callback_public_url: str | None = None
     artefacts: str | None = None  # where whole bodies go when a report shows them cut
+    attach: Attachment | None = None  # a worker process of a run: use the controller's target, do not start one
 
 
 @dataclass
@@ -136,7 +165,10 @@ def start(options: RunOptions) -> Run:
     if version not in profile.api_versions:
         raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
     credentials = Credentials.from_env(*profile.credential_env)
-    if options.base_url is None:
+    attach = options.attach
+    if attach is not None:  # the controller checked the options and started what the run needs
+        credentials = Credentials(attach.username, attach.password)
+    elif options.base_url is None:
         # The embedded reference gets the partner's credentials if set, else a fresh random password.
         credentials = credentials or Credentials(
             "koshelek" if profile.auth_headers is None else secrets.token_urlsafe(12), secrets.token_urlsafe(18)
@@ -153,7 +185,9 @@ def start(options: RunOptions) -> Run:
     embedded: Embedded | None = None
     callbacks: CallbackListener | None = None
     try:
-        if options.base_url is None:
+        if attach is not None:
+            base_url, verify = attach.base_url, attach.verify
+        elif options.base_url is None:
             target_of_callbacks = None
             if profile.receives_callbacks:  # the sandbox posts to the suite's own listener, over verified HTTPS
                 callbacks, target_of_callbacks = _embedded_listener(scratch)
@@ -175,11 +209,11 @@ def start(options: RunOptions) -> Run:
         config,
         version,
         verify,
-        embedded=embedded is not None,
+        embedded=embedded is not None or (attach is not None and attach.embedded),
         timeout=options.timeout,
         faults=options.faults,
     )
-    seed = options.seed if options.seed is not None else random.randrange(2**31)
+    seed = attach.seed if attach else options.seed if options.seed is not None else random.randrange(2**31)
     masker = Masker.for_credentials(credentials, basic=profile.auth_headers is None)
     for secret in config.secrets():
         masker.add(secret)
@@ -188,7 +222,7 @@ def start(options: RunOptions) -> Run:
     limits = Limits(
         timeout=options.timeout,
         max_body=options.max_body,
-        deadline=time.monotonic() + options.deadline,
+        deadline=time.monotonic() + (attach.seconds_left if attach else options.deadline),
     )
     schema = _load_schema(profile, target, seed, options.max_examples)
     contract_schema = schema

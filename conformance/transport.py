@@ -199,8 +199,30 @@ class Limits:
     run_unanswered: int = 8  # unanswered exchanges in a row before every further request fails at once
 
 
+MAX_BACK_OFF = 60.0  # seconds one 429 can pause the run for; the run deadline bounds the sum
+DEFAULT_BACK_OFF = 1.0  # seconds after a 429 that names no Retry-After
+
+
+def retry_after(value: str | None, now: float | None = None) -> float:
+    """Seconds a 429's Retry-After asks for (delta-seconds or an HTTP date), within [0, MAX_BACK_OFF]."""
+    if value is None or not value.strip():
+        return DEFAULT_BACK_OFF
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            seconds = DEFAULT_BACK_OFF
+    return min(max(seconds, 0.0), MAX_BACK_OFF)
+
+
 class Breakers:
-    """Shared by every session of a run: counts exchanges without an answer."""
+    """Shared by every session of a run: counts exchanges without an answer, and holds the run back while the
+    target's rate limit asks it to (429 + Retry-After)."""
 
     def __init__(self, limits: Limits, operation_of: Callable[[str, str], str] = lambda method, path: "") -> None:
         self.limits = limits
@@ -208,7 +230,20 @@ class Breakers:
         self.in_a_row = 0
         self.per_test: dict[str, int] = {}
         self.per_operation: dict[str, int] = {}
+        self.not_before = 0.0  # time.monotonic() before which no request is sent (a 429's Retry-After)
         self.lock = threading.Lock()
+
+    def back_off(self, seconds: float) -> None:
+        with self.lock:
+            self.not_before = max(self.not_before, time.monotonic() + seconds)
+
+    def wait_for_rate_limit(self) -> None:
+        """Sleep until the target's Retry-After has passed (never past the run deadline)."""
+        pause = self.not_before - time.monotonic()
+        if pause > 0 and self.limits.deadline is not None:
+            pause = min(pause, self.limits.deadline - time.monotonic())
+        if pause > 0:
+            time.sleep(pause)
 
     def refusal(self, test: str, operation: str = "") -> NoAnswer | None:
         """Why a request must not be sent now, or None."""
@@ -272,6 +307,7 @@ class BoundedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         test = self.current_test()
         operation = self.breakers.operation_of(str(request.method), urlsplit(str(request.url)).path)
+        self.breakers.wait_for_rate_limit()
         refusal = self.breakers.refusal(test, operation)
         if refusal is not None:
             self._observe(request, None, refusal)
@@ -301,6 +337,8 @@ class BoundedSession(requests.Session):
             _WATCHDOG.disarm(holder)
             _in_flight.holder = None
         self.breakers.answered(operation)
+        if response.status_code == 429:  # the target's rate limit: honoured, never hammered
+            self.breakers.back_off(retry_after(response.headers.get("Retry-After")))
         self._observe(request, response, None)
         return response
 

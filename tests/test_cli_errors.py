@@ -109,6 +109,8 @@ def test_missing_credentials_for_a_partner_target_is_a_usage_error(tmp_path: Pat
         (["--api-version", "9.9.9"], "--api-version"),
         (["--target-config", "/no/such/file.toml"], "cannot read target config"),
         (["--ca-bundle", "/no/such/ca.pem"], "--ca-bundle"),
+        (["--concurrency", "0"], "--concurrency"),
+        (["--concurrency", "many"], "--concurrency"),
     ],
 )
 def test_bad_options_are_usage_errors(args: list[str], message: str, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ class Progress:
     def __init__(self, stream: IO[str], started: float) -> None:
         self.stream, self.started = stream, started
         self.total = self.done = 0
+        self.workers = 0  # worker processes of a --concurrency run (0: the tests run in this process)
         self.config: pytest.Config | None = None
         self.last_plain = started
         self.live: Any = None
@@ -30,12 +31,13 @@ class Progress:
         from ..plugin import active_run
 
         run = active_run(self.config) if self.config is not None else None
-        requests = failing = 0
-        if run is not None:
-            recorder = run.recorder
-            requests = recorder.answered + sum(recorder.unanswered.values())
-            failing = len({i for record in recorder.records if record.status == "fail" for i in record.requirements})
         elapsed = time.perf_counter() - self.started
+        if run is None or self.workers:  # workers send their requests and records back when they end
+            workers = f" on {self.workers} workers" if self.workers else ""
+            return f"conformance: {self.done}/{self.total} tests{workers}, {elapsed:.0f} s"
+        recorder = run.recorder
+        requests = recorder.answered + sum(recorder.unanswered.values())
+        failing = len({i for record in recorder.records if record.status == "fail" for i in record.requirements})
         return (
             f"conformance: {self.done}/{self.total} tests, {requests} requests, {failing} requirement(s) "
             f"failing so far, {elapsed:.0f} s"
@@ -45,7 +47,16 @@ class Progress:
         self.config = config
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.total = len(session.items)
+        self._collected(len(session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.workers += 1
+        if self.workers == 1:  # every worker collects the same tests
+            self._collected(len(ids))
+
+    def _collected(self, total: int) -> None:
+        self.total = total
         if self.live is not None:
             self.live.start()
             self.live.update(self.line())

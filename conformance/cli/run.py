@@ -19,6 +19,7 @@ import time
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..judge import judge
 from ..profiles import PROFILES, Profile, get_profile
@@ -33,6 +34,9 @@ from .progress import Progress
 from .summary import print_summary
 
 ARTEFACTS = ("html", "junit.xml", "json", "log")
+REMOTE_CONCURRENCY = 4  # a distant service's answers mostly wait on the network: overlap a few
+MAX_CONCURRENCY = 16
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -54,6 +58,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULT_MAX_BODY,
         help=f"largest answer body read, in bytes ({DEFAULT_MAX_BODY})",
+    )
+    run.add_argument(
+        "--concurrency",
+        default="auto",
+        help="requests in flight at once, one worker process each (default auto: 1 for the embedded reference "
+        f"and services on this machine, {REMOTE_CONCURRENCY} for any other; 1 = one request at a time)",
     )
     run.add_argument(
         "--bundle",
@@ -84,7 +94,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
 
 
+def concurrency(args: argparse.Namespace, profile: Profile) -> int:
+    """Worker processes for the run: what --concurrency asks, within what the suite allows."""
+    if args.concurrency == "auto":
+        host = urlsplit(args.base_url).hostname if args.base_url else None
+        wanted = 1 if host is None or host in LOOPBACK else REMOTE_CONCURRENCY
+    elif args.concurrency.isdigit() and 1 <= int(args.concurrency) <= MAX_CONCURRENCY:
+        wanted = int(args.concurrency)
+    else:
+        raise UsageError(f"--concurrency must be auto or a whole number from 1 to {MAX_CONCURRENCY}")
+    if wanted > 1 and profile.sequential_because:
+        if args.concurrency != "auto":
+            print(f"conformance: {profile.name} runs one request at a time: {profile.sequential_because}")
+        return 1
+    return wanted
+
+
 def check_options(args: argparse.Namespace, profile: Profile) -> None:
+    args.workers = concurrency(args, profile)
     if args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     for name in ("timeout", "deadline"):
@@ -176,6 +203,9 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         "--tb=native",  # the log keeps tracebacks; pytest's own formatting parses every frame's source (seconds)
         "-q",
     ]
+    workers = getattr(args, "workers", 1)
+    if workers > 1:  # modules stay whole on one worker (the plugin groups them); contract items spread
+        arguments += ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
     for option, value in (
         ("--conformance-base-url", args.base_url),
         ("--conformance-seed", args.seed),
@@ -220,7 +250,9 @@ def command(args: argparse.Namespace) -> int:
             )
             verdict_json.write(document, paths["json"])
             raise
-    print(f"conformance: testing {profile.name} at {args.base_url or 'the embedded reference service'} ...", flush=True)
+    workers = f" on {args.workers} workers" if args.workers > 1 else ""
+    where = args.base_url or "the embedded reference service"
+    print(f"conformance: testing {profile.name} at {where}{workers} ...", flush=True)
     if args.callback_listen:
         scheme = "https" if args.callback_tls_cert else "http"
         expected = args.callback_public_url or f"{scheme}://{args.callback_listen}"

@@ -5,13 +5,15 @@ Its parts, one job each:
   that hand it to tests, the collection of run-dependent parameters, and the verdict at the session's end;
 - `schemathesis_bridge`: schemathesis' check results become records;
 - `phases`: pytest's setup / call / teardown outcomes become records;
-- `html`: the pytest-html report's summary and extras.
+- `html`: the pytest-html report's summary and extras;
+- `distributed`: one run over pytest-xdist's workers (`--concurrency`), their records merged for the judge.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import hypothesis.configuration
@@ -23,7 +25,8 @@ from ..outcomes import Record
 from ..run import DEFAULT_DEADLINE, Run, RunOptions, start
 from ..target import ConfigurationError
 from ..transport import DEFAULT_MAX_BODY
-from . import schemathesis_bridge
+from . import distributed, schemathesis_bridge
+from .distributed import group_by_module
 
 pytest_plugins = ["conformance.plugin.phases"]
 
@@ -86,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "run_last: runs after every other test (it leaves the target changed)")
     config.addinivalue_line("markers", "run_params(argnames, build): parameters built from the run")
     config.addinivalue_line("markers", "api_versions(*versions): the test applies to these API versions only")
+    config.addinivalue_line("markers", "any_order: the test's items may run in any order, on any worker")
     api = config.getoption("conformance_api", None)
     if not api:
         return
@@ -106,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         callback_tls_key=config.getoption("conformance_callback_tls_key"),
         callback_public_url=config.getoption("conformance_callback_public_url"),
         artefacts=config.getoption("conformance_artefacts"),
+        attach=distributed.attachment(config),
     )
     try:
         run = start(options)
@@ -116,12 +121,38 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = run
     # Hypothesis keeps a cache in the working directory unless told otherwise: the run's scratch it is.
     hypothesis.configuration.set_hypothesis_home_dir(run.scratch / "hypothesis")
+    seed_codec_tables(run.scratch / "hypothesis")
     schemathesis_bridge.install(run)
     from .html import HtmlReport
     from .phases import MaskReports
 
     config.pluginmanager.register(HtmlReport(run, config), "conformance-html")
     config.pluginmanager.register(MaskReports(run.masker), "conformance-masking")
+    if distributed.is_controller(config):
+        config.pluginmanager.register(distributed.Controller(config), "conformance-controller")
+
+
+# The characters each codec schemathesis and the suites generate with can encode: (encodable, not round-tripping).
+CODEC_TABLES = {"utf-8": [[[0, 0xD7FF], [0xE000, 0x10FFFF]], []], "ascii": [[[0, 0x7F]], []]}
+
+
+def seed_codec_tables(home: Path) -> None:
+    """Put hypothesis' codec tables where it looks for them first.
+
+    Hypothesis derives them by encoding all 1.1 million code points (about 4 s of CPU for utf-8 alone) and
+    caches the result under its home directory, which for a run is a fresh scratch directory: every run, and
+    every worker of a --concurrency run, would pay it again. The tables of these two codecs are known exactly.
+    A hypothesis that names or shapes its cache differently just derives them itself.
+    """
+    import gzip
+    import json
+    import unicodedata
+
+    directory = home / "unicode_data" / unicodedata.unidata_version
+    directory.mkdir(parents=True, exist_ok=True)
+    for codec, table in CODEC_TABLES.items():
+        with gzip.GzipFile(directory / f"codec-v2-{codec}.json.gz", "wb", mtime=1) as file:
+            file.write(json.dumps(table).encode())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -162,7 +193,7 @@ def contract_test(func: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a test as the schemathesis contract test of the run: it is parametrized, at collection, with the
     run's `contract_schema` (one item per operation), through schemathesis' own `parametrize`."""
     setattr(func, CONTRACT, True)
-    return func
+    return pytest.mark.any_order(func)  # one item per operation, each on its own
 
 
 def run_params(argnames: str, build: Callable[[Run], list[Any]]) -> pytest.MarkDecorator:
@@ -191,6 +222,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(argnames, build(run))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = active_run(config)
     if run is None:
@@ -214,6 +246,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
     # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
+    if getattr(config.option, "loadgroup", False):  # a worker of a --concurrency run
+        group_by_module(items)
 
 
 def _junit_properties(config: pytest.Config, verdict: Verdict) -> None:
@@ -244,6 +278,12 @@ def requirements_of(item: pytest.Item) -> tuple[str, ...]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = active_run(session.config)
+    if run is not None and hasattr(session.config, "workerinput"):  # a worker: the controller judges
+        distributed.hand_back(session.config)
+        return
+    controller = session.config.pluginmanager.get_plugin("conformance-controller")
+    if controller is not None and controller.broken:
+        session.config.stash[BROKEN_SUITE] = "; ".join(controller.broken)
     broken = exitstatus == pytest.ExitCode.INTERNAL_ERROR or BROKEN_SUITE in session.config.stash
     if run is None or broken:  # a suite bug: no verdict can be trusted
         return

@@ -51,10 +51,8 @@ class HtmlReport:
             return
         from ..report.html import short_failure
 
-        reasons = [
-            r.reason or r.title for r in self.run.recorder.records if r.test == report.nodeid and r.status != "pass"
-        ]
-        data[:] = [short_failure(reasons[0] if reasons else "failed: the log has the details")]
+        finding = getattr(report, "conformance_finding", "")  # set where the test ran (this process or a worker)
+        data[:] = [short_failure(finding or "failed: the log has the details")]
 
     @pytest.hookimpl(hookwrapper=True, trylast=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:

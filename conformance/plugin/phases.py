@@ -146,6 +146,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 exchange=recorder.last_exchange if status in (FAIL, ERROR) else None,
             )
         )
+    if report.failed:  # the row of the HTML table says what the finding says (sent along with a worker's report)
+        report.conformance_finding = next(  # type: ignore[attr-defined]
+            (r.reason or r.title for r in recorder.records if r.test == item.nodeid and r.status != PASS), ""
+        )
 
 
 class MaskReports:
