@@ -39,6 +39,15 @@ class CliResult:
     def status_of(self, requirement: str, api: str = "loyalty") -> str:
         return next(r["status"] for r in self.verdict(api)["requirements"] if r["id"] == requirement)
 
+    def html_rows(self, api: str = "loyalty") -> list[dict[str, Any]]:
+        """The rows of the HTML report's results table, as pytest-html's page script receives them."""
+        import html
+        import re
+
+        page = (self.report_dir / f"{api}.html").read_text(encoding="utf-8")
+        blob = json.loads(html.unescape(re.search(r'data-jsonblob="([^"]*)"', page).group(1)))
+        return [row for results in blob["tests"].values() for row in results]
+
 
 def run_cli(args: list[str], report_dir: Path, *, env: dict[str, str] | None = None, timeout: float = 300) -> CliResult:
     """Run `conformance ARGS` in a fresh interpreter, as a user would."""

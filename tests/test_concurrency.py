@@ -42,8 +42,12 @@ def test_workers_reach_what_one_process_reaches(api: str, fault: str | None, tmp
     if fault:  # the worker's findings arrive whole: the failing row quotes its finding, the exchange its curl
         failing = [r for r in distributed["requirements"] if r["status"] == "fail"]
         assert failing and all(r["findings"] and r["findings"][0]["exchange"]["curl"] for r in failing)
-        page = (two.report_dir / f"{api}.html").read_text(encoding="utf-8")
-        assert "see Findings above" in page and "failed: the log has the details" not in page
+    for result in (one, two):  # every row names its requirements; a failed one says what its finding says
+        rows = result.html_rows(api)
+        assert rows and all('<td class="col-requirements">R-' in row["resultsTableRow"][2] for row in rows)
+        failed = [row for row in rows if row["result"] == "Failed"]
+        assert bool(failed) == bool(fault)
+        assert all(row["log"].endswith("see Findings above") and "class=" not in row["log"] for row in failed)
 
 
 @pytest.mark.slow

@@ -108,7 +108,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = outcome.get_result()
     marked = requirements_of(item)
     if report.when == "call" and marked:
+        # On the report as well: it took a copy of the item's properties when it was made.
         item.user_properties.append(("requirements", " ".join(marked)))
+        report.user_properties.append(("requirements", " ".join(marked)))
     run = active_run(item.config)
     if run is None or not marked:
         return

@@ -189,7 +189,8 @@ def repro(request: PreparedRequest, replay: Replay, masker: Masker, sidecar: Sid
         url=url,
     )
     if replay.serve:
-        return f"{replay.serve} &  # the same reference service, in another shell or in the background\n{line}"
+        # Pasted as printed, the two lines start the same reference service, give it time to listen, and replay.
+        return f"{replay.serve} & sleep 3  # the same reference service, in the background\n{line}"
     return line
 
 

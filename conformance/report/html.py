@@ -187,7 +187,9 @@ def summary_html(verdict: dict[str, Any]) -> str:
 def short_failure(reason: str) -> str:
     """What a failed test's row in the table says: the first line of its finding, escaped."""
     first = (reason or "failed").strip().splitlines()[0] if (reason or "").strip() else "failed"
-    return f"<div class='log'>{escape(first[:300])} — see Findings above</div>"
+    # pytest-html puts this inside its own log box: plain escaped text, no box of our own (a nested one is
+    # positioned out of sight by pytest-html's stylesheet).
+    return f"{escape(first[:300])} — see Findings above"
 
 
 __all__ = ["COLOURS", "STYLE", "short_failure", "summary_html"]
