@@ -73,6 +73,9 @@ def group_by_module(items: list[pytest.Item]) -> None:
     First, because they are the longest (a contract test sends every generated case of its operation) and xdist
     hands out work in collection order (`--no-loadscope-reorder`): started last, they would be the run's tail.
     """
+    must_be_last = [item.nodeid for item in items if item.get_closest_marker("run_last") is not None]
+    if must_be_last:  # a suite bug: its profile must say why it runs sequentially
+        raise RuntimeError(f"{must_be_last[0]} must run after every other test: no worker can promise that")
     items.sort(key=lambda item: item.get_closest_marker("any_order") is None)
     for item in items:
         if item.get_closest_marker("any_order") is None:
