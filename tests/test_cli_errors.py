@@ -81,6 +81,7 @@ def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
         "partner.example:8443",
         "https://user:pw@partner.example",
         "https://partner.example/?x=1",
+        "https://[::1",  # urlsplit itself refuses it
     ],
 )
 def test_wrong_url_is_a_usage_error(url: str, tmp_path: Path) -> None:

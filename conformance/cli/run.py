@@ -97,7 +97,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def concurrency(args: argparse.Namespace, profile: Profile) -> int:
     """Worker processes for the run: what --concurrency asks, within what the suite allows."""
     if args.concurrency == "auto":
-        host = urlsplit(args.base_url).hostname if args.base_url else None
+        try:
+            host = urlsplit(args.base_url).hostname if args.base_url else None
+        except ValueError:  # a malformed URL: the run's own URL check names what is wrong with it
+            host = None
         wanted = 1 if host is None or host in LOOPBACK else REMOTE_CONCURRENCY
     elif args.concurrency.isdigit() and 1 <= int(args.concurrency) <= MAX_CONCURRENCY:
         wanted = int(args.concurrency)
