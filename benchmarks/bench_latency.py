@@ -13,34 +13,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from latency_proxy import LatencyProxy
+from timing import requests_sent, timed
 
 from conformance.fixtures.server import serve
 from conformance.profiles import get_profile
 
 USER, PASSWORD = "bench", "bench-password"
-
-
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
-    return time.perf_counter() - started, done.returncode, done.stdout + done.stderr
-
-
-def requests_sent(output: str) -> str:
-    found = re.search(r"(\d+) requests in|(\d+) generated", output)
-    return next((group for group in found.groups() if group), "?") if found else "?"
 
 
 def main() -> None:

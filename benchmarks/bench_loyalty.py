@@ -12,27 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from importlib import resources
 from pathlib import Path
+
+from timing import requests_sent, timed
 
 from conformance.fixtures.server import serve
 from conformance.profiles import get_profile
 
 USER, PASSWORD = "bench", "bench-password"
-
-
-def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, str]:
-    started = time.perf_counter()
-    # In a scratch directory: `st run` writes its .hypothesis directory into the current one.
-    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=cwd)
-    return time.perf_counter() - started, done.returncode, done.stdout
 
 
 def main() -> None:
@@ -86,15 +78,14 @@ def main() -> None:
             ],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
-        requests_sent: dict[str, str] = {}
+        requests: dict[str, str] = {}
         for _ in range(args.repeat):
             for name, command in commands.items():  # interleaved, so drift hits both alike
                 seconds, code, stdout = timed(command, env, work)
                 times[name].append(seconds)
                 if name.startswith("conformance") and code != 0:
                     sys.exit(f"{name} exited {code}: the reference service should pass")
-                found = re.search(r"(\d+) requests in|(\d+) generated", stdout)
-                requests_sent[name] = next((g for g in found.groups() if g), "?") if found else "?"
+                requests[name] = requests_sent(stdout)
     medians = {name: statistics.median(values) for name, values in times.items()}
     print(
         f"reference Loyalty service, HTTPS on 127.0.0.1, --max-examples {args.max_examples}, seed {args.seed}, "
@@ -102,7 +93,7 @@ def main() -> None:
     )
     for name, value in medians.items():
         runs = ", ".join(f"{t:.2f}" for t in times[name])
-        print(f"  {name:30} {value:6.2f} s   {requests_sent[name]:>4} requests/cases   (runs: {runs})")
+        print(f"  {name:30} {value:6.2f} s   {requests[name]:>4} requests/cases   (runs: {runs})")
     suite, bare = medians["conformance run loyalty"], medians["st run (bare schemathesis)"]
     print(f"  ratio conformance / st run:    {suite / bare:6.2f}")
     shutil.rmtree(work, ignore_errors=True)
