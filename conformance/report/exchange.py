@@ -189,8 +189,10 @@ def repro(request: PreparedRequest, replay: Replay, masker: Masker, sidecar: Sid
         url=url,
     )
     if replay.serve:
-        # Pasted as printed, the two lines start the same reference service, give it time to listen, and replay.
-        return f"{replay.serve} & sleep 3  # the same reference service, in the background\n{line}"
+        # Pasted as printed, the lines start the same reference service, wait until it listens (however slow
+        # the machine: curl retries a refused connection), and replay.
+        wait = f"curl -s -o /dev/null --retry 30 --retry-delay 1 --retry-connrefused {replay.serve_url}/"
+        return f"{replay.serve} &  # the same reference service, in the background\n{wait}  # until it listens\n{line}"
     return line
 
 
