@@ -115,3 +115,28 @@ def test_the_run_deadline_bounds_a_long_retry_after(rate_limited: str) -> None:
 )
 def test_retry_after_is_read_as_seconds_or_a_date_within_bounds(value: str | None, seconds: float) -> None:
     assert retry_after(value) == seconds
+
+
+# --- no verdict on part of a run -------------------------------------------------------------------
+
+
+def test_a_worker_that_dies_leaves_no_verdict(tmp_path: Path) -> None:
+    from test_plugin_records import run_suite
+
+    code, outcome = run_suite(
+        tmp_path,
+        """
+        import os
+
+        @pytest.mark.requirement("R-LOY-01")
+        def test_dies(run: Run):
+            os._exit(3)  # the worker process is gone, and the records it held with it
+
+        @pytest.mark.requirement("R-LOY-02")
+        def test_fine(run: Run):
+            pass
+        """,
+        *("-n", "2", "--dist", "loadgroup", "--max-worker-restart", "0"),
+    )
+    assert code != pytest.ExitCode.OK
+    assert outcome.verdict is None, "a run that lost a worker's records must not be judged"
