@@ -16,18 +16,12 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
-from importlib import resources
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from latency_proxy import LatencyProxy
-from timing import requests_sent, timed
+from timing import PASSWORD, USER, Bench, requests_sent, timed
 
 from conformance.fixtures.server import serve
-from conformance.profiles import get_profile
-
-USER, PASSWORD = "bench", "bench-password"
 
 
 def main() -> None:
@@ -39,11 +33,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    profile = get_profile("loyalty")
-    spec = str(resources.files("conformance.specs").joinpath(profile.spec_file))
-    env = {**os.environ, "CONFORMANCE_USERNAME": USER, "CONFORMANCE_PASSWORD": PASSWORD}
-    work = Path(tempfile.mkdtemp(prefix="bench-latency-"))
-    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    bench = Bench.loyalty("bench-latency-")
+    profile, spec, env, work, st = bench.profile, bench.spec, bench.env, bench.work, bench.st
     budget = ["--max-examples", str(args.max_examples), "--seed", str(args.seed)]
     with serve(profile.reference_app((USER, PASSWORD))) as server:
         upstream = urlsplit(server.base_url)

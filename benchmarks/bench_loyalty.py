@@ -11,20 +11,13 @@ suite adds its own checks, the hand-written probes (auth, search semantics, stat
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
-import tempfile
-from importlib import resources
-from pathlib import Path
 
-from timing import requests_sent, timed
+from timing import PASSWORD, USER, Bench, requests_sent, timed
 
 from conformance.fixtures.server import serve
-from conformance.profiles import get_profile
-
-USER, PASSWORD = "bench", "bench-password"
 
 
 def main() -> None:
@@ -34,11 +27,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    profile = get_profile("loyalty")
-    spec = str(resources.files("conformance.specs").joinpath(profile.spec_file))
-    env = {**os.environ, "CONFORMANCE_USERNAME": USER, "CONFORMANCE_PASSWORD": PASSWORD}
-    work = Path(tempfile.mkdtemp(prefix="bench-"))
-    st = shutil.which("st", path=str(Path(sys.executable).parent)) or "st"
+    bench = Bench.loyalty("bench-")
+    profile, spec, env, work, st = bench.profile, bench.spec, bench.env, bench.work, bench.st
     with serve(profile.reference_app((USER, PASSWORD))) as server:
         commands = {
             "conformance run loyalty": [

@@ -37,7 +37,7 @@ def response_requirements(spec: Mapping[str, Any], operation: Mapping[str, Any],
     return tuple(response_definition(spec, operation, status).get("x-requirements", ()))
 
 
-def _with_members(spec: Mapping[str, Any], node: Any) -> list[Mapping[str, Any]]:
+def with_members(spec: Mapping[str, Any], node: Any) -> list[Mapping[str, Any]]:
     """`node` and the members of its allOf / anyOf / oneOf, resolved: the places its properties can be."""
     node = resolve(spec, node)
     if not isinstance(node, Mapping):
@@ -45,7 +45,7 @@ def _with_members(spec: Mapping[str, Any], node: Any) -> list[Mapping[str, Any]]
     found = [node]
     for key in ("allOf", "anyOf", "oneOf"):
         for member in node.get(key, []):
-            found.extend(_with_members(spec, member))
+            found.extend(with_members(spec, member))
     return found
 
 
@@ -60,13 +60,13 @@ def schema_failure_requirements(
     definition = response_definition(spec, operation, status)
     found = tuple(definition.get("x-requirements", ()))
     content = definition.get("content", {})
-    nodes = _with_members(spec, next(iter(content.values()), {}).get("schema")) if content else []
+    nodes = with_members(spec, next(iter(content.values()), {}).get("schema")) if content else []
     found = _ids(nodes) or found
     for step in instance_path:
         children = [
             node.get("items") if isinstance(step, int) else node.get("properties", {}).get(step) for node in nodes
         ]
-        nodes = [member for child in children if child is not None for member in _with_members(spec, child)]
+        nodes = [member for child in children if child is not None for member in with_members(spec, child)]
         if not nodes:
             break
         found = _ids(nodes) or found
@@ -91,16 +91,14 @@ def schema_pass_requirements(
         if isinstance(value, dict):
             for key, item in list(value.items())[:200]:
                 children = [node.get("properties", {}).get(key) for node in nodes]
-                walk(
-                    [m for child in children if child is not None for m in _with_members(spec, child)], item, depth + 1
-                )
+                walk([m for child in children if child is not None for m in with_members(spec, child)], item, depth + 1)
         elif isinstance(value, list):
             children = [node.get("items") for node in nodes]
-            members = [m for child in children if child is not None for m in _with_members(spec, child)]
+            members = [m for child in children if child is not None for m in with_members(spec, child)]
             for item in value[:50]:
                 walk(members, item, depth + 1)
 
-    walk(_with_members(spec, next(iter(content.values()), {}).get("schema")), instance, 0)
+    walk(with_members(spec, next(iter(content.values()), {}).get("schema")), instance, 0)
     return tuple(dict.fromkeys(found))
 
 
@@ -140,14 +138,14 @@ def schema_evaluation(
         if isinstance(value, dict):
             for key, item in list(value.items())[:200]:
                 children = [node.get("properties", {}).get(key) for node in nodes]
-                members = [m for child in children if child is not None for m in _with_members(spec, child)]
+                members = [m for child in children if child is not None for m in with_members(spec, child)]
                 walk(members, item, (*path, key), depth + 1)
         elif isinstance(value, list):
-            members = [m for node in nodes if node.get("items") is not None for m in _with_members(spec, node["items"])]
+            members = [m for node in nodes if node.get("items") is not None for m in with_members(spec, node["items"])]
             for index, item in enumerate(value[:50]):
                 walk(members, item, (*path, index), depth + 1)
 
     if content:
-        walk(_with_members(spec, next(iter(content.values()), {}).get("schema")), body, (), 0)
+        walk(with_members(spec, next(iter(content.values()), {}).get("schema")), body, (), 0)
     failed_ids = {i for ids, _, _ in failures for i in ids}
     return failures, tuple(i for i in dict.fromkeys(passed) if i not in failed_ids)

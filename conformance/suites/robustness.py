@@ -25,7 +25,7 @@ import requests
 
 from ..plugin import run_params
 from ..run import Run
-from ..traceability import resolve
+from ..traceability import resolve, with_members
 from .support import operation, send
 
 LONG = ("Длинная строка 🚀 " * 600)[:10_000]  # 10,000 characters, Cyrillic and emoji among them
@@ -72,27 +72,16 @@ class Probe:
         return f"{self.operation_id}-{self.location}:{'/'.join(map(str, self.name))}-{self.kind}"
 
 
-def _members(spec: Mapping[str, Any], schema: Any) -> list[Mapping[str, Any]]:
-    schema = resolve(spec, schema)
-    if not isinstance(schema, Mapping):
-        return []
-    found = [schema]
-    for key in ("allOf", "anyOf", "oneOf"):
-        for member in schema.get(key, []):
-            found += _members(spec, member)
-    return found
-
-
 def _fields(spec: Mapping[str, Any], schema: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple, dict]]:
     """(JSON path, merged schema) of every property below `schema`, objects descended."""
     properties: dict[str, list[Any]] = {}
-    for member in _members(spec, schema):
+    for member in with_members(spec, schema):
         for name, child in member.get("properties", {}).items():
             properties.setdefault(name, []).append(child)
     for name, children in properties.items():
         merged: dict[str, Any] = {}
         for child in children:
-            for part in _members(spec, child):
+            for part in with_members(spec, child):
                 merged.update({k: v for k, v in part.items() if k not in ("allOf", "anyOf", "oneOf")})
         yield (*path, name), merged
         if merged.get("type") == "object" or "properties" in merged:
