@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from typing import Any
@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from .checks import common, imbee, loyalty, push
 from .embedded import CallbackTarget, Embedded, start_push_sandbox, start_reference
-from .requirements import Requirement, catalogue
+from .requirements import CLIENT_RULES, Requirement, catalogue
 from .target import ConfigurationError, Credentials, TargetSettings
 from .transport import BasicAuth
 
@@ -67,6 +67,9 @@ class Profile:
     sequential_because: str = ""
     # Rules a run cannot reach with this target config, and why (e.g. a rate limit no run can exhaust).
     reach: Callable[[Any], dict[str, str]] | None = None
+    # Whose conformance the profile certifies: the service (`conformance run`) or a partner's client of it
+    # (`conformance certify-client`, judged on the spec's x-client-requirements).
+    party: str = "service"
 
     def reach_of(self, config: Any) -> dict[str, str]:
         return self.reach(config) if self.reach is not None else {}
@@ -93,6 +96,8 @@ class Profile:
 
     @cached_property
     def requirements(self) -> dict[str, Requirement]:
+        if self.party == "client":
+            return catalogue(self.spec, CLIENT_RULES)
         requirements = catalogue(self.spec)
         for spec_file, ids in self.borrowed_requirements:
             other = catalogue(yaml.safe_load(resources.files("conformance.specs").joinpath(spec_file).read_bytes()))
@@ -145,7 +150,7 @@ class Profile:
                     problems.append(f"check {getattr(check, '__name__', check)}: rule {rule!r} maps to no requirement")
                 problems += [f"rule {rule!r} maps to {i}, not in the catalogue" for i in ids or () if i not in known]
         problems += [f"out_of_reach names {i}, not in the catalogue" for i in self.out_of_reach if i not in known]
-        if self.spec.get("x-availability-rule") not in known:
+        if self.party == "service" and self.spec.get("x-availability-rule") not in known:
             problems.append("the spec's x-availability-rule names no requirement of its catalogue")
         if problems:
             raise RuntimeError(f"profile {self.name} is inconsistent: " + "; ".join(problems))
@@ -402,10 +407,31 @@ IMBEE = Profile(
 PROFILES: dict[str, Profile] = {profile.name: profile for profile in (LOYALTY, PUSH, PUSH_CALLBACK, IMBEE)}
 
 
+def _client_of(service: Profile) -> Profile:
+    """The profile that certifies a partner's client of `service`: same spec and credentials, the client rules,
+    a suite that judges the journal of what the client sent (nothing is sent to anyone)."""
+    return replace(
+        service,
+        name=f"{service.name}-client",
+        suite=f"conformance.suites.{service.name}_client",
+        party="client",
+        checks=(),
+        rule_requirements={},
+        borrowed_requirements=(),
+        out_of_reach={},
+        reach=None,
+        sequential_because="",
+    )
+
+
+# The APIs whose clients partners write (they host none of these): `conformance certify-client API`.
+CLIENT_PROFILES: dict[str, Profile] = {service.name: _client_of(service) for service in (PUSH, IMBEE)}
+
+
 def get_profile(name: str) -> Profile:
     try:
-        profile = PROFILES[name]
-    except KeyError:
+        profile = PROFILES.get(name) or next(p for p in CLIENT_PROFILES.values() if p.name == name)
+    except StopIteration:
         raise ConfigurationError(f"unknown API {name!r}; known: {', '.join(PROFILES)}") from None
     profile.check_rules()
     return profile

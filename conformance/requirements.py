@@ -1,4 +1,5 @@
-"""The requirement catalogue of an API, read from its spec's root `x-requirements`."""
+"""The requirement catalogue of an API, read from its spec's root `x-requirements` (what the service must do) or
+`x-client-requirements` (what a partner's client of it must do)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,13 @@ class Requirement:
     source: str = ""
     quote: str = ""  # the sentence of the documents a mandatory rule follows from
     versions: tuple[str, ...] = ()  # the API versions the rule binds (empty: every version)
+    check: str = ""  # client rules: "request" (judged on each request) or "behaviour" (over a step's requests)
 
 
-def catalogue(spec: Mapping[str, Any]) -> dict[str, Requirement]:
+SERVICE_RULES, CLIENT_RULES = "x-requirements", "x-client-requirements"
+
+
+def catalogue(spec: Mapping[str, Any], key: str = SERVICE_RULES) -> dict[str, Requirement]:
     """Requirements by id, in the spec's order."""
     return {
         req_id: Requirement(
@@ -29,6 +34,7 @@ def catalogue(spec: Mapping[str, Any]) -> dict[str, Requirement]:
             str(entry.get("source", "")),
             " ".join(str(entry.get("quote", "")).split()),
             tuple(str(version) for version in entry.get("versions", ())),
+            str(entry.get("check", "")),
         )
-        for req_id, entry in spec.get("x-requirements", {}).items()
+        for req_id, entry in spec.get(key, {}).items()
     }

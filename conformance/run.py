@@ -83,6 +83,7 @@ class RunOptions:
     callback_public_url: str | None = None
     artefacts: str | None = None  # where whole bodies go when a report shows them cut
     attach: Attachment | None = None  # a worker process of a run: use the controller's target, do not start one
+    client: Any = None  # a client certification (conformance.client.session): its journal is what is judged
 
 
 @dataclass
@@ -101,6 +102,7 @@ class Run:
     not_applicable: frozenset[str] = frozenset()  # rules of operations outside the claimed version
     callbacks: CallbackListener | None = None  # where the host posts delivery statuses, when it does
     out_of_reach: dict[str, str] = field(default_factory=dict)  # rules no run of this target can reach, and why
+    client: Any = None  # the client certification whose journal this run judges (no request is sent)
     started: float = field(default_factory=time.time)
     ended: float | None = None
     _scratch: Path | None = None  # this run's temporary files, removed when it stops
@@ -153,6 +155,8 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def start(options: RunOptions) -> Run:
     """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
+    if options.client is not None:
+        return options.client.run_for_suite(options)
     profile = get_profile(options.api)
     config = (
         TargetConfig.from_path(options.target_config, profile.target_settings)

@@ -1,4 +1,4 @@
-"""The `conformance` command: run a suite, serve a reference service, gate a release, verify a bundle.
+"""The `conformance` command: run a suite, serve a sandbox, certify a client, gate a release, verify a bundle.
 
 Thin: each command lives in its own module; what is tested lives in the suites and the plugin, and the
 verdict (hence the exit code) comes from the judge alone.
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..target import ConfigurationError
 from ..transport import TransportFailure
-from . import gate, run, serve, verify
+from . import certify, gate, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
 
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "serve": (serve.add_parser, serve.command),
     "gate": (gate.add_parser, gate.command),
     "verify": (verify.add_parser, verify.command),
+    "certify-client": (certify.add_parser, certify.command),
 }
 
 

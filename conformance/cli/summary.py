@@ -15,10 +15,13 @@ if TYPE_CHECKING:
 
 def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path]) -> None:
     counts = verdict.counts()
-    print(
-        f"conformance: verdict {verdict.verdict.upper()} for {run.profile.spec['info']['title']} "
-        f"{run.target.api_version} at {run.target.base_url}"
+    title = run.profile.spec["info"]["title"]
+    tested = (
+        f"a client of the {title} {run.target.api_version}"
+        if run.client is not None
+        else f"{title} {run.target.api_version} at {run.target.base_url}"
     )
+    print(f"conformance: verdict {verdict.verdict.upper()} for {tested}")
     if verdict.verdict != "pass":
         for reason in verdict.reasons:
             print(f"  {verdict.verdict.upper()}: {printable(reason)}")
@@ -27,10 +30,12 @@ def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path]) -> None:
     )
     recorder = run.recorder
     requests = recorder.answered + sum(recorder.unanswered.values())
-    seconds = run.duration
+    seed = f"; seed {run.seed}"
+    if run.client is not None:  # the client sent the requests: nothing was generated
+        requests, seed = run.client.facts().answered, ""
     print(
         f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
-        f"{counts['not-tested']} not tested{extra}; {requests} requests in {seconds:.1f} s; seed {run.seed}"
+        f"{counts['not-tested']} not tested{extra}; {requests} requests in {run.duration:.1f} s{seed}"
     )
     for req_id, result in verdict.requirements.items():
         if result.status not in ("fail", "warn", "error", "inconclusive"):

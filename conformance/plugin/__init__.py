@@ -44,6 +44,7 @@ class Outcome:
         self.verdict: Verdict | None = None
         self.records: list[Record] = []
         self.facts: RunFacts = RunFacts()
+        self.certification: Any = None  # a client certification whose journal the session judges
 
 
 def run_of(config: pytest.Config) -> Run:
@@ -111,6 +112,14 @@ def pytest_configure(config: pytest.Config) -> None:
         callback_public_url=config.getoption("conformance_callback_public_url"),
         artefacts=config.getoption("conformance_artefacts"),
         attach=distributed.attachment(config),
+        client=next(
+            (
+                plugin.certification
+                for plugin in config.pluginmanager.get_plugins()
+                if isinstance(plugin, Outcome) and plugin.certification
+            ),
+            None,
+        ),
     )
     try:
         run = start(options)
@@ -122,7 +131,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Hypothesis keeps a cache in the working directory unless told otherwise: the run's scratch it is.
     hypothesis.configuration.set_hypothesis_home_dir(run.scratch / "hypothesis")
     seed_codec_tables(run.scratch / "hypothesis")
-    schemathesis_bridge.install(run)
+    if run.client is None:  # a client's journal is judged by its suite: schemathesis sends nothing
+        schemathesis_bridge.install(run)
     from .html import HtmlReport
     from .phases import MaskReports
 
@@ -290,9 +300,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from ..report import verdict_json
 
     run.ended = time.time()
-    operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
     records = list(run.recorder.records)
-    facts = run.recorder.facts(operations, run.not_applicable, run.out_of_reach)
+    if run.client is not None:
+        facts = run.client.facts()
+    else:
+        operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
+        facts = run.recorder.facts(operations, run.not_applicable, run.out_of_reach)
     verdict = judge(records, run.profile.requirements, facts)
     session.config.stash[VERDICT] = verdict
     _junit_properties(session.config, verdict)

@@ -68,6 +68,7 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "reasons": verdict.reasons,
         "exit_code": verdict.exit_code,
         "api": run.profile.name,
+        "party": run.profile.party,  # service: `conformance run`; client: `conformance certify-client`
         "title": run.profile.spec["info"]["title"],
         "target": {
             "base_url": run.target.base_url,
@@ -100,6 +101,7 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
             "received": len(run.callbacks.snapshot()),
             "refused": sum(1 for callback in run.callbacks.snapshot() if not callback.accepted),
         },
+        "client": run.client.describe() if run.client is not None else None,
         "leaks": list(leaks or []),
         "decisions": run.profile.decisions,
         "counts": verdict.counts(),

@@ -1,0 +1,1 @@
+"""The Push API client suite: judges the journal of what a partner's client sent (`conformance certify-client push`)."""
