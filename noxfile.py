@@ -48,3 +48,18 @@ def conformance(session: nox.Session) -> None:
     for api in apis or ["all"]:
         extra = ["--base-url", base_url] if base_url else []
         session.run("conformance", "run", api, "--report-dir", "reports", *extra, *options)
+
+
+@nox.session(name="certify-client")
+def certify_client(session: nox.Session) -> None:
+    """Certify a client of the Push or Imbee API in its sandbox (default: the reference Push client).
+
+    `nox -s certify-client -- imbee --client-command "python my_client.py"`; without a command, follow the checklist.
+    """
+    session.install(".")
+    arguments = list(session.posargs) or [
+        "push",
+        "--client-command",
+        "python -m conformance.fixtures.clients.push_client",
+    ]
+    session.run("conformance", "certify-client", *arguments, "--report-dir", "reports")

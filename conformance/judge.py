@@ -50,6 +50,7 @@ class RunFacts:
     out_of_reach: Mapping[str, str] = field(default_factory=dict)
     leaks: tuple[str, ...] = ()  # artefacts in which a secret was found
     deadline_reached: str | None = None  # why the run stopped early, when it did
+    client: bool = False  # the exchanges are those a partner's client sent to the sandbox (certify-client)
 
 
 @dataclass
@@ -140,12 +141,13 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
         causes = _listing(facts.unanswered_causes)
         return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results)
     if facts.answered == 0:
-        return Verdict(
-            "inconclusive",
-            ["no request reached the target: the tests did not run"],
-            EXIT_CODES["inconclusive"],
-            results,
+        nothing = (
+            "the client sent no request to the sandbox: no rule was exercised"
+            if facts.client
+            else "no request reached the target: the tests did not run"
         )
+        reasons = [nothing, *([facts.deadline_reached] if facts.deadline_reached else [])]
+        return Verdict("inconclusive", reasons, EXIT_CODES["inconclusive"], results)
 
     statuses = facts.credentialed_statuses
     if statuses and all(status in (401, 403) for status in statuses):

@@ -138,6 +138,16 @@ class ByHand:
             assert time.monotonic() < deadline, f"the sandbox never reached step {step}"
             time.sleep(0.05)
 
+    def skip_to_the_end(self) -> None:
+        """End each remaining step through the control endpoint, as a person pressing Enter would."""
+        try:
+            while (step := self.status()["step"]) is not None:
+                requests.post(f"{self.base_url}/_certify/next", verify=self.ca, timeout=5)
+                while self.status()["step"] == step:
+                    time.sleep(0.05)
+        except requests.ConnectionError:
+            return  # the last step ended: the sandbox stopped listening
+
     def send(self, password: str, title: str = "Ваш заказ готов", **extra: object) -> requests.Response:
         body = {
             "pushType": "TRANSACTION",
@@ -180,9 +190,8 @@ def test_a_person_walks_the_push_checklist_by_hand(tmp_path: Path) -> None:
         time.sleep(float(refused.headers["Retry-After"]) + 0.2)
         assert person.send(new).status_code == 200
         person.wait_for("unavailable")
-        for _ in range(2):
-            assert person.send(new).status_code == 503
-            time.sleep(1.2)
+        assert person.send(new).status_code == 503
+        time.sleep(1.2)
         assert person.send(new).status_code == 200
         person.wait_for("refused")
         assert person.send(new).status_code == 400
@@ -197,3 +206,35 @@ def test_a_person_walks_the_push_checklist_by_hand(tmp_path: Path) -> None:
     journal = (tmp_path / "push-client.journal.jsonl").read_text()
     assert "_certify" not in journal, "the control endpoint is not part of what the client sent"
     assert new not in journal and initial not in journal
+
+
+def test_a_certification_cut_by_its_deadline_says_so(tmp_path: Path) -> None:
+    result = run_cli(["certify-client", "push", "--deadline", "1"], tmp_path)
+    assert result.exit_code == 4, result.stdout + result.stderr
+    reasons = result.verdict("push-client")["reasons"]
+    assert "the client sent no request to the sandbox: no rule was exercised" in reasons
+    assert any("deadline" in reason for reason in reasons), reasons
+
+
+def test_a_hostile_client_is_bounded_escaped_and_recorded(tmp_path: Path) -> None:
+    person = ByHand(tmp_path)
+    try:
+        url, ca = person.base_url, person.ca
+        auth = (person.env["CONFORMANCE_USERNAME"], person.env["CONFORMANCE_PASSWORD"])
+        escape = requests.post(f"{url}/push/\x1b[31mred", data=b"{}", auth=auth, verify=ca, timeout=10)
+        assert escape.status_code == 401  # the initial password: refused before the unknown path is looked up
+        huge = requests.post(f"{url}/push/delivery", data=b"x" * (5 * 1024 * 1024), auth=auth, verify=ca, timeout=30)
+        assert huge.status_code == 413
+        chunked = requests.post(f"{url}/push/delivery", data=iter([b'{"pushType":', b'"PROMO"}']), auth=auth, verify=ca)
+        assert chunked.status_code == 401  # the initial password, before any reset: read whole, then refused
+        person.skip_to_the_end()
+        code, output = person.finish()
+    finally:
+        person.process.kill()
+    assert code in (1, 4) and "Traceback" not in output, output
+    assert "\x1b" not in output and "\\x1b[31mred" in output, "control characters are shown escaped"
+    journal = [json.loads(line) for line in (tmp_path / "push-client.journal.jsonl").read_text().splitlines()]
+    statuses = [entry["response"]["status"] for entry in journal if entry["kind"] == "exchange"]
+    assert statuses == [401, 413, 401]
+    chunked_entry = [entry for entry in journal if entry["kind"] == "exchange"][2]
+    assert chunked_entry["request"]["body"] == '{"pushType":"PROMO"}'

@@ -37,6 +37,8 @@ class Progress:
             return f"conformance: {self.done}/{self.total} tests{workers}, {elapsed:.0f} s"
         recorder = run.recorder
         requests = recorder.answered + sum(recorder.unanswered.values())
+        if run.client is not None:  # a client's journal is judged: the requests are the ones the client sent
+            requests = run.client.facts().answered
         catalogue = run.profile.requirements  # a failure on an advisory rule is only a warning: not counted
         failing = len(
             {

@@ -17,14 +17,15 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from ..cli.common import printable
 from .scenarios import Interrupt, Scenario, Seen, Step
 
-OUTPUT_KEPT = 4000  # characters of a client command's output kept per step (its end: where it failed)
+OUTPUT_KEPT = 4000  # bytes of a client command's output kept per step (its end: where it failed); the rest is read
+SEEN_KEPT = 1000  # exchanges of a step its completion test looks back on (a client in a loop holds no more memory)
 POLL = 0.05
 
 
@@ -59,7 +60,7 @@ class Driver:
         self._lock = threading.Lock()
         self._step: Step | None = None
         self._interrupt: Interrupt | None = None
-        self._seen: list[Seen] = []
+        self._seen: deque[Seen] = deque(maxlen=SEEN_KEPT)
         self._completed = False
         self._last_request = 0.0
         self._skip = threading.Event()
@@ -76,7 +77,7 @@ class Driver:
             if self._step is None:
                 return
             self._seen.append(seen)
-            if not self._completed and self._step.completes(self._seen):
+            if not self._completed and self._step.completes(list(self._seen)):
                 self._completed = True
 
     def next_step(self, by: str) -> None:
@@ -123,7 +124,7 @@ class Driver:
     def _begin(self, step: Step) -> None:
         with self._lock:
             self._step, self._interrupt = step, step.stance() if step.stance else None
-            self._seen, self._completed = [], False
+            self._seen, self._completed = deque(maxlen=SEEN_KEPT), False
             self._skip.clear()
 
     def _end(self) -> None:
@@ -146,21 +147,22 @@ class Driver:
         assert self.command is not None
         started = time.monotonic()
         env = {**os.environ, **self.client_env, "CONFORMANCE_STEP": step.id}
-        log = Path(self.client_env["CONFORMANCE_STATE_DIR"]) / f".output-{step.id}.txt"
+        tail: deque[bytes] = deque()
         try:
-            with log.open("wb") as output:
-                process = subprocess.Popen(
-                    self.command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
-                )
-                try:
-                    timed_out = self._wait(process, started)
-                finally:  # Ctrl-C reaches this process only (the client runs in its own session): stop it too
-                    if process.poll() is None:
-                        _stop(process)
+            process = subprocess.Popen(
+                self.command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            )
         except OSError as exc:
             return StepResult(step.id, "not-completed", time.monotonic() - started, None, f"cannot start: {exc}")
-        text = log.read_bytes()[-OUTPUT_KEPT:].decode("utf-8", "replace")
-        log.unlink(missing_ok=True)
+        reader = threading.Thread(target=_keep_tail, args=(process, tail), name="certify-client-output", daemon=True)
+        reader.start()
+        try:
+            timed_out = self._wait(process, started)
+        finally:  # Ctrl-C reaches this process only (the client runs in its own session): stop it too
+            if process.poll() is None:
+                _stop(process)
+        reader.join(timeout=5)
+        text = b"".join(tail)[-OUTPUT_KEPT:].decode("utf-8", "replace")
         if self.masker is not None:
             text = self.masker.text(text)
         for line in text.splitlines()[-5:]:
@@ -187,6 +189,18 @@ class Driver:
                 self._skip.set()
 
         threading.Thread(target=read, name="certify-enter", daemon=True).start()
+
+
+def _keep_tail(process: subprocess.Popen[bytes], tail: deque[bytes]) -> None:
+    """Read the client's output to its end, keeping only its last OUTPUT_KEPT bytes."""
+    assert process.stdout is not None
+    kept = 0
+    for chunk in iter(lambda: process.stdout.read1(65536), b""):  # type: ignore[union-attr]
+        tail.append(chunk)
+        kept += len(chunk)
+        while kept - len(tail[0]) >= OUTPUT_KEPT:
+            kept -= len(tail.popleft())
+    process.stdout.close()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

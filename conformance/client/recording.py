@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 MAX_REQUEST_BODY = 4 * 1024 * 1024  # bytes read from a client's request: a batch of 10,000 numbers is ~130 KB
 SHOWN_BODY = 256 * 1024  # characters of a body the journal keeps (its length and hash are always kept)
+DRAIN_LIMIT = 64 * 1024 * 1024  # bytes of a too-large body read and dropped so that the client sees the 413
+JOURNAL_BUDGET = 64 * 1024 * 1024  # bytes of bodies a journal holds in full; past it, each body is cut short
+SHOWN_BODY_PAST_BUDGET = 1024
 SECRET_HEADERS = ("authorization", "x-woos-key", "proxy-authorization", "cookie")
 JUDGES: dict[str, Callable[..., Judgement]] = {"push": judge_push, "imbee": judge_imbee}
 LOOPBACK = ("127.0.0.1", "::1")
@@ -55,6 +58,7 @@ class Recording:
         self._judge = JUDGES[scenario.api]
         self._lock = threading.Lock()
         self._count = 0
+        self._body_bytes = 0  # of bodies written to the journal so far
         self.started = time.monotonic()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -81,6 +85,8 @@ class Recording:
         self.journal.write(self._entry(number, step, request, credentials, answer, stance is not None, judgement))
         self._show(number, request, status, stance is not None, judgement)
         self.driver.observe(Seen(request, status, stance is not None))
+        if environ.get("conformance.undrained"):
+            headers = {**headers, "Connection": "close"}  # the unread body must not be read as the next request
         start_response(f"{status} {_reason(status)}", list(headers.items()))
         return [body]
 
@@ -91,8 +97,18 @@ class Recording:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        too_large = length > MAX_REQUEST_BODY
-        body = b"" if too_large else environ["wsgi.input"].read(length) if length > 0 else b""
+        stream = environ["wsgi.input"]
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            body = stream.read(MAX_REQUEST_BODY + 1)  # no length announced: read up to the cap
+            too_large = len(body) > MAX_REQUEST_BODY
+            drained = not too_large or _drain(stream, DRAIN_LIMIT)
+        else:
+            too_large = length > MAX_REQUEST_BODY
+            body = b"" if too_large or length <= 0 else stream.read(length)
+            drained = not too_large or (length <= DRAIN_LIMIT and _drain(stream, length))
+        if too_large:
+            body = b""
+            environ["conformance.undrained"] = not drained
         headers = {
             key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
@@ -128,6 +144,8 @@ class Recording:
         judgement: Judgement,
     ) -> dict[str, Any]:
         status, headers, body = answer
+        shown = SHOWN_BODY if self._body_bytes < JOURNAL_BUDGET else SHOWN_BODY_PAST_BUDGET
+        self._body_bytes += min(len(request.body), shown) + min(len(body), shown)
         return {
             "kind": "exchange",
             "n": number,
@@ -140,14 +158,14 @@ class Recording:
                 "path": request.path,
                 "query": request.query,
                 "headers": {name: _shown_header(name, value) for name, value in request.headers.items()},
-                "body": request.text[:SHOWN_BODY],
+                "body": request.text[:shown],
                 "bytes": len(request.body),
                 "sha256": hashlib.sha256(request.body).hexdigest(),
             },
             "response": {
                 "status": status,
                 "headers": {name: _shown_header(name, value) for name, value in headers.items()},
-                "body": body.decode("utf-8", "backslashreplace")[:SHOWN_BODY],
+                "body": body.decode("utf-8", "backslashreplace")[:shown],
             },
             "stance": stance,
             "examined": judgement.examined,
@@ -178,6 +196,17 @@ class Recording:
             return [b"GET /_certify/status or POST /_certify/next\n"]
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps(self.driver.status()).encode()]
+
+
+def _drain(stream: Any, limit: int) -> bool:
+    """Read and drop up to `limit` bytes of a body too large to keep; True when the body ended within them."""
+    left = limit
+    while left > 0:
+        chunk = stream.read(min(65536, left))
+        if not chunk:
+            return True
+        left -= len(chunk)
+    return not stream.read(1)
 
 
 def _shown_header(name: str, value: str) -> str:

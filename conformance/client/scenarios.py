@@ -149,10 +149,10 @@ PUSH_STEPS = (
     ),
     Step(
         "unavailable",
-        "Send a single push. The sandbox answers 503 twice; back off between attempts, then it accepts the message.",
+        "Send a single push. The sandbox answers 503; back off before the next attempt, then it accepts the message.",
         ("C-PUSH-11",),
         _after_stance(SENDS),
-        lambda: Interrupt(SENDS, (503, 503), _push_error),
+        lambda: Interrupt(SENDS, (503,), _push_error),
     ),
     Step(
         "refused",

@@ -51,6 +51,7 @@ class Certification:
     ended: str | None = None
     started: float = field(default_factory=time.time)
     _driver: Driver | None = None
+    _exchanges: list[dict[str, Any]] | None = None
 
     @classmethod
     def create(cls, options: CertifyOptions, out: TextIO) -> Certification:
@@ -124,7 +125,11 @@ class Certification:
         return list(read(self.options.journal))
 
     def exchanges(self) -> list[dict[str, Any]]:
-        return [entry for entry in self.entries() if entry.get("kind") == "exchange"]
+        """The exchanges of the journal, read back from the file once the steps are over (what is judged is what
+        was written)."""
+        if self._exchanges is None:
+            self._exchanges = [entry for entry in self.entries() if entry.get("kind") == "exchange"]
+        return self._exchanges
 
     def facts(self) -> RunFacts:
         """The judge's other inputs: what the client sent. Nothing here was sent *to* a target: no refusal of the
@@ -134,6 +139,7 @@ class Certification:
             answered=len(exchanges) + self.journal.dropped,
             credential_env=self.profile.credential_env,
             deadline_reached=self.ended if self.ended and "deadline" in self.ended else None,
+            client=True,
         )
 
     def describe(self) -> dict[str, Any]:

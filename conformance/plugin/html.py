@@ -21,7 +21,8 @@ class HtmlReport:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
-        report.title = f"{self.run.profile.spec['info']['title']}: conformance report"
+        kind = "client certification" if self.run.client is not None else "conformance"
+        report.title = f"{self.run.profile.spec['info']['title']}: {kind} report"
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(

@@ -153,6 +153,26 @@ def summary_html(verdict: dict[str, Any]) -> str:
             escape(", ".join(f"{k}: {v}" for k, v in verdict["auth_failure_statuses"].items()) or "-"),
         ),
     ]
+    client = verdict.get("client")
+    if client:  # a client certification: the sandbox is where the client sent to; nothing was generated
+        facts[1] = ("Sandbox", escape(str(client["sandbox"] or target["base_url"])))
+        facts[5:] = [
+            ("Client", escape(client["client_command"] or "followed the checklist by hand")),
+            (
+                "Steps",
+                "<br>".join(
+                    f"{escape(s['id'])}: {escape(s['status'])}"
+                    + (f" (exit {s['exit_code']})" if s["exit_code"] is not None else "")
+                    for s in client["steps"]
+                )
+                + (f"<br>{escape(client['ended'])}" if client["ended"] else ""),
+            ),
+            (
+                "Started, duration",
+                f"{escape(verdict['started'])}, {verdict['duration_seconds']} s, "
+                f"{verdict['exchanges']['answered']} requests from the client",
+            ),
+        ]
     if verdict.get("callbacks"):
         callbacks = verdict["callbacks"]
         facts.append(

@@ -84,7 +84,7 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
         "duration_seconds": run.duration,
         "exchanges": {
-            "answered": recorder.answered,
+            "answered": recorder.answered if run.client is None else run.client.facts().answered,
             "unanswered": dict(recorder.unanswered),
             "not_sent": dict(recorder.not_sent),
         },

@@ -20,11 +20,7 @@ Entry = dict[str, Any]
 
 
 def exchanges(run: Run) -> list[Entry]:
-    cached = getattr(run.client, "_exchanges", None)
-    if cached is None:
-        cached = run.client.exchanges()
-        run.client._exchanges = cached
-    return cached
+    return run.client.exchanges()
 
 
 def in_step(run: Run, step: str, operations: tuple[str, ...]) -> list[Entry]:
@@ -65,7 +61,8 @@ def cite(run: Run, entry: Entry) -> None:
     shown = entry["request"]
     url = run.target.base_url + shown["path"] + (f"?{shown['query']}" if shown["query"] else "")
     body = shown["body"].encode("utf-8", "surrogatepass") if shown["body"] else None
-    prepared = requests.Request(shown["method"], url, headers=shown["headers"], data=body).prepare()
+    headers = {name: value for name, value in shown["headers"].items() if name.lower() != "host"}  # curl sets it
+    prepared = requests.Request(shown["method"], url, headers=headers, data=body).prepare()
     answer = entry["response"]
     recorder = run.recorder
     recorder.last_exchange = exchange_record(
