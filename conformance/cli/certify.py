@@ -16,6 +16,7 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..profiles import CLIENT_PROFILES
 from ..report import leaks as leak_scan
@@ -25,6 +26,9 @@ from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
 from .run import ARTEFACTS, _run_pytest, _withhold
 from .summary import print_summary
+
+if TYPE_CHECKING:
+    from ..client.session import Certification
 
 CONTROL = "/_certify"
 
@@ -139,7 +143,7 @@ def command(args: argparse.Namespace) -> int:
                 profile.spec_file,
                 profile.spec_bytes,
                 "",
-                os.environ["CONFORMANCE_BUNDLE_KEY"],
+                os.environ[KEY_ENV],
             )
             found += leak_scan.scan([bundle], needles)
             paths["bundle"] = bundle
@@ -190,10 +194,7 @@ def _pytest_arguments(suite: str, paths: dict[str, Path], bodies: Path, started_
     ]
 
 
-def _announce(certification: object, title: str) -> None:
-    from ..client.session import Certification
-
-    assert isinstance(certification, Certification)
+def _announce(certification: Certification, title: str) -> None:
     env = certification.client_env
     scenario = certification.scenario
     print(f"conformance: certifying a client of the {title}")
@@ -218,9 +219,6 @@ def _announce(certification: object, title: str) -> None:
     sys.stdout.flush()
 
 
-def _print_steps(certification: object) -> None:
-    from ..client.session import Certification
-
-    assert isinstance(certification, Certification)
+def _print_steps(certification: Certification) -> None:
     done = ", ".join(f"{result.id} {result.status}" for result in certification.results)
     print(f"conformance: steps: {done}" + (f" ({certification.ended})" if certification.ended else ""))

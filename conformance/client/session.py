@@ -50,6 +50,7 @@ class Certification:
     results: list[StepResult] = field(default_factory=list)
     ended: str | None = None
     started: float = field(default_factory=time.time)
+    journal: Journal | None = None
     _driver: Driver | None = None
     _exchanges: list[dict[str, Any]] | None = None
 
@@ -82,7 +83,7 @@ class Certification:
         """The sandbox behind the recording layer, listening; the journal opened with the session's header."""
         from conformance.fixtures.server import serve
 
-        self.journal = Journal(self.options.journal, self.masker)
+        journal = self.journal = Journal(self.options.journal, self.masker)
         self._driver = Driver(
             self.scenario,
             self.out,
@@ -91,10 +92,10 @@ class Certification:
             client_command=self.options.client_command,
             masker=self.masker,
         )
-        recording = Recording(self.scenario, self.profile.spec, self.journal, self.masker, self._driver, self.out)
+        recording = Recording(self.scenario, self.profile.spec, journal, self.masker, self._driver, self.out)
         self.server = serve(recording, host=self.options.host, port=self.options.port, tls=self.options.tls)
         self._driver.client_env = self.client_env
-        self.journal.write(
+        journal.write(
             {
                 "kind": "session",
                 "api": self.options.api,
@@ -105,7 +106,7 @@ class Certification:
         )
 
     def run_steps(self) -> None:
-        assert self._driver is not None
+        assert self._driver is not None and self.journal is not None
         self.results = self._driver.run(self.journal)
         self.ended = self._driver.ended
         self.journal.write({"kind": "end", "ended": self.ended, "dropped": self.journal.dropped})
@@ -114,9 +115,11 @@ class Certification:
         if self.server is not None:
             self.server.stop()
             self.server = None
-        if getattr(self, "journal", None) is not None:
+        if self.journal is not None:
             self.journal.close()
-        self.scenario.app.extensions.get("push") and self.scenario.app.extensions["push"].close()
+        push_state = self.scenario.app.extensions.get("push")
+        if push_state is not None:
+            push_state.close()  # its callback worker
         shutil.rmtree(self.scratch, ignore_errors=True)
 
     # --- what the client suite and the judge read ----------------------------------------------------------
@@ -136,7 +139,7 @@ class Certification:
         suite's credentials, no operation that must succeed."""
         exchanges = self.exchanges()
         return RunFacts(
-            answered=len(exchanges) + self.journal.dropped,
+            answered=len(exchanges) + (self.journal.dropped if self.journal else 0),
             credential_env=self.profile.credential_env,
             deadline_reached=self.ended if self.ended and "deadline" in self.ended else None,
             client=True,
