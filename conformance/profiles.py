@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -28,6 +28,14 @@ from .embedded import CallbackTarget, Embedded, start_push_sandbox, start_refere
 from .requirements import CLIENT_RULES, Requirement, catalogue
 from .target import ConfigurationError, Credentials, TargetSettings
 from .transport import BasicAuth
+
+
+@cache
+def load_spec(spec_file: str) -> dict[str, Any]:
+    """A spec, parsed once per process and shared by the profiles that read it (a service and its client);
+    with libyaml's parser when PyYAML has it (the specs are large: several times faster than pure Python)."""
+    data = resources.files("conformance.specs").joinpath(spec_file).read_bytes()
+    return yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,9 @@ class Profile:
     def spec_bytes(self) -> bytes:
         return resources.files("conformance.specs").joinpath(self.spec_file).read_bytes()
 
-    @cached_property
+    @property
     def spec(self) -> dict[str, Any]:
-        return yaml.safe_load(self.spec_bytes)
+        return load_spec(self.spec_file)
 
     @property
     def spec_sha256(self) -> str:
@@ -100,7 +108,7 @@ class Profile:
             return catalogue(self.spec, CLIENT_RULES)
         requirements = catalogue(self.spec)
         for spec_file, ids in self.borrowed_requirements:
-            other = catalogue(yaml.safe_load(resources.files("conformance.specs").joinpath(spec_file).read_bytes()))
+            other = catalogue(load_spec(spec_file))
             requirements.update({req_id: other[req_id] for req_id in ids})
         return requirements
 
