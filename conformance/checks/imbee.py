@@ -3,6 +3,8 @@ the suite's advice on error answers (the documents give no HTTP statuses and set
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 import schemathesis
@@ -86,3 +88,14 @@ def imbee_error_code(ctx: CheckContext, response: Response, case: Case) -> bool 
         )
     report(found)
     return None
+
+
+def is_real_date(value: object) -> bool:
+    """A real calendar date written YYYY-MM-DD, as the documents write date_limit (2030-02-30 is not one)."""
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

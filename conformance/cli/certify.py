@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +23,7 @@ from ..report.bundle import KEY_ENV, write_bundle
 from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, _withhold
+from .run import ARTEFACTS, _run_pytest, _withhold, suite_arguments
 from .summary import print_summary
 
 if TYPE_CHECKING:
@@ -120,7 +119,10 @@ def command(args: argparse.Namespace) -> int:
         print("\nconformance: judging the journal ...", flush=True)
         outcome = Outcome()
         outcome.certification = certification
-        arguments = _pytest_arguments(profile.suite, paths, bodies, started_at)
+        arguments = [
+            *suite_arguments(profile, paths),
+            *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
+        ]
         pytest_exit, output = _run_pytest(arguments, outcome, Progress(sys.stdout, started))
         masker = certification.masker
         paths["log"].write_text(printable(masker.text(output)), encoding="utf-8")
@@ -162,36 +164,6 @@ def command(args: argparse.Namespace) -> int:
         return verdict.exit_code
     finally:
         certification.stop()
-
-
-def _pytest_arguments(suite: str, paths: dict[str, Path], bodies: Path, started_at: float) -> list[str]:
-    profile_name = paths["json"].stem
-    return [
-        str(resources.files(suite)),
-        "-c",
-        str(resources.files("conformance.suites").joinpath("pytest.ini")),
-        "--rootdir",
-        str(resources.files("conformance.suites")),
-        "-p",
-        "conformance.plugin",
-        "--conformance-api",
-        profile_name,
-        "--conformance-verdict",
-        str(paths["json"]),
-        "--conformance-artefacts",
-        str(bodies),
-        "--conformance-started",
-        repr(started_at),
-        "--html",
-        str(paths["html"]),
-        "--self-contained-html",
-        "--css",
-        str(resources.files("conformance.report").joinpath("report.css")),
-        "--junitxml",
-        str(paths["junit.xml"]),
-        "--tb=native",
-        "-q",
-    ]
 
 
 def _announce(certification: Certification, title: str) -> None:

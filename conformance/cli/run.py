@@ -175,8 +175,10 @@ def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
     return credentials
 
 
-def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str, Path]) -> list[str]:
-    arguments = [
+def suite_arguments(profile: Profile, paths: dict[str, Path]) -> list[str]:
+    """What every conformance pytest session gets: the profile's suite under the suites' own pytest.ini and the
+    plugin, and where the verdict and the HTML and JUnit reports go."""
+    return [
         str(resources.files(profile.suite)),
         "-c",
         str(resources.files("conformance.suites").joinpath("pytest.ini")),
@@ -186,14 +188,6 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         "conformance.plugin",
         "--conformance-api",
         profile.name,
-        "--conformance-max-examples",
-        str(args.max_examples),
-        "--conformance-timeout",
-        str(args.timeout),
-        "--conformance-deadline",
-        str(args.deadline),
-        "--conformance-max-body",
-        str(args.max_body),
         "--conformance-verdict",
         str(paths["json"]),
         "--html",
@@ -205,6 +199,20 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         str(paths["junit.xml"]),
         "--tb=native",  # the log keeps tracebacks; pytest's own formatting parses every frame's source (seconds)
         "-q",
+    ]
+
+
+def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str, Path]) -> list[str]:
+    arguments = [
+        *suite_arguments(profile, paths),
+        "--conformance-max-examples",
+        str(args.max_examples),
+        "--conformance-timeout",
+        str(args.timeout),
+        "--conformance-deadline",
+        str(args.deadline),
+        "--conformance-max-body",
+        str(args.max_body),
     ]
     workers = getattr(args, "workers", 1)
     if workers > 1:  # modules stay whole on one worker (the plugin groups them); contract items spread

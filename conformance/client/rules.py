@@ -8,15 +8,14 @@ Schema failures are found with the spec's own request schema and assigned to the
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
 
+from ..checks.imbee import is_real_date
 from .requests import ClientRequest
 
 MAX_FINDINGS = 20  # per request: a 10,000-entry batch of bad numbers is reported by its first few
@@ -169,7 +168,6 @@ def _plain(error: jsonschema_rs.ValidationError) -> str:
 USER_MEMBERS = ("uniqueIdSha", "platform", "deviceName", "hardwareId", "osVersion")
 CHAT_MEMBERS = ("type", "contacts", "title")
 KEY_FOR = {"createToken": "corporate", "createExternalUser": "corporate", "createChat": "user"}
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def judge_imbee(request: ClientRequest, credentials: Mapping[str, str], spec: Mapping[str, Any]) -> Judgement:
@@ -223,19 +221,9 @@ def _token(request: ClientRequest, judgement: Judgement) -> None:
         judgement.find("C-IMB-06", "neither mail nor celullar is given; one of them (or both) must be")
     if body.get("date_limit") is not None:
         judgement.examine("C-IMB-07")
-        if not _is_date(body["date_limit"]):
+        if not is_real_date(body["date_limit"]):
             shown = repr(body["date_limit"])[:40]
             judgement.find("C-IMB-07", f"date_limit {shown} is not a date written YYYY-MM-DD", "/date_limit")
-
-
-def _is_date(value: Any) -> bool:
-    if not isinstance(value, str) or not DATE.match(value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _members(

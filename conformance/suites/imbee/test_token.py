@@ -7,12 +7,10 @@ refusal (400) and of a processed request (200) is the suite's preference, report
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 import pytest
 import requests
 
+from conformance.checks.imbee import is_real_date
 from conformance.suites.imbee.accounts import TOKEN_MEMBERS, code_of, create_user, new_unique_id, processed, token_body
 from conformance.suites.support import Run, body_json, prefer, send
 
@@ -25,16 +23,6 @@ def virtual_user(run: Run, http: requests.Session) -> str:
 def envelope_of(response: requests.Response) -> dict:
     envelope = body_json(response)
     return envelope if isinstance(envelope, dict) else {}
-
-
-def is_real_date(value: object) -> bool:
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return False
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 def refused(run: Run, response: requests.Response, why: str) -> None:
