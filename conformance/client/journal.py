@@ -14,7 +14,7 @@ from typing import Any
 
 from ..report.masking import Masker
 
-MAX_ENTRIES = 20000  # a client that loops forever fills no disk: later exchanges are counted, not written
+MAX_ENTRIES = 20000  # exchanges of one certification: a client that loops forever fills no disk and no memory
 
 
 def masked(value: Any, masker: Masker) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..cli.common import printable
+from .journal import MAX_ENTRIES, Journal
 from .requests import ClientRequest, operations
 from .rules import Judgement, judge_imbee, judge_push
 from .scenarios import Answer, Scenario, Seen
@@ -24,7 +25,6 @@ from .scenarios import Answer, Scenario, Seen
 if TYPE_CHECKING:
     from ..report.masking import Masker
     from .driver import Driver
-    from .journal import Journal
 
 MAX_REQUEST_BODY = 4 * 1024 * 1024  # bytes read from a client's request: a batch of 10,000 numbers is ~130 KB
 SHOWN_BODY = 256 * 1024  # characters of a body the journal keeps (its length and hash are always kept)
@@ -34,6 +34,8 @@ SHOWN_BODY_PAST_BUDGET = 1024
 SECRET_HEADERS = ("authorization", "x-woos-key", "proxy-authorization", "cookie")
 JUDGES: dict[str, Callable[..., Judgement]] = {"push": judge_push, "imbee": judge_imbee}
 LOOPBACK = ("127.0.0.1", "::1")
+MAX_LEARNT = 500  # values masked because a client sent them (each password it tries): a looping client grows no more
+SHOWN_PATH = 200  # characters of a path on the terminal
 
 
 class Recording:
@@ -59,18 +61,25 @@ class Recording:
         self._lock = threading.Lock()
         self._count = 0
         self._body_bytes = 0  # of bodies written to the journal so far
+        self._tried: set[str] = set()
         self.started = time.monotonic()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_certify/"):
             return self._control(environ, start_response, path.removeprefix("/_certify/"))
+        with self._lock:
+            self._count += 1
+            number = self._count
+            if number > MAX_ENTRIES:
+                self.journal.dropped += 1
+        if number > MAX_ENTRIES:  # a client in a loop: the sandbox, the journal and the masker stop growing
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "60")])
+            return [f"this certification has taken its {MAX_ENTRIES} requests\n".encode()]
         request, too_large = self._read(environ)
         credentials = self.scenario.classify(request)
         stance = None
         with self._lock:
-            self._count += 1
-            number = self._count
             step, interrupt = self.driver.running()
             if interrupt is not None and self.scenario.credentials_ok(request, credentials):
                 stance = interrupt.answer(request)
@@ -79,8 +88,13 @@ class Recording:
         else:
             answer = stance or self._sandbox(environ, request)
         status, headers, body = answer
-        for secret in self.scenario.secrets_in(request, body):
+        own, tried = self.scenario.secrets_in(request, body)
+        for secret in own:
             self.masker.add(secret)  # before anything is written or shown
+        for secret in tried:
+            if len(self._tried) < MAX_LEARNT and secret not in self._tried:
+                self._tried.add(secret)
+                self.masker.add(secret)
         judgement = self._judge(request, credentials, self.spec)
         self.journal.write(self._entry(number, step, request, credentials, answer, stance is not None, judgement))
         self._show(number, request, status, stance is not None, judgement)
@@ -174,7 +188,7 @@ class Recording:
 
     def _show(self, number: int, request: ClientRequest, status: int, stance: bool, judgement: Judgement) -> None:
         lines = [
-            f"  #{number:<4} {request.method} {request.path} -> {status}"
+            f"  #{number:<4} {request.method[:20]} {request.path[:SHOWN_PATH]} -> {status}"
             + (" (the step's stance)" if stance else "")
             + ("" if judgement.findings else "  ok")
         ]

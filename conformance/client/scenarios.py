@@ -237,9 +237,10 @@ class Scenario:
     def credentials_ok(self, request: ClientRequest, credentials: Mapping[str, str]) -> bool:
         raise NotImplementedError
 
-    def secrets_in(self, request: ClientRequest, body: bytes) -> list[str]:
-        """Secrets an exchange carries besides the minted credentials (a new password, a user's apikey)."""
-        return []
+    def secrets_in(self, request: ClientRequest, body: bytes) -> tuple[list[str], list[str]]:
+        """Secrets an exchange carries besides the minted credentials: (the session's own, always masked: a new
+        password, a user's apikey; what the client tried, right or wrong, masked while a bound allows)."""
+        return [], []
 
 
 class PushScenario(Scenario):
@@ -280,20 +281,20 @@ class PushScenario(Scenario):
     def credentials_ok(self, request: ClientRequest, credentials: Mapping[str, str]) -> bool:
         return credentials.get("password") == "current"
 
-    def secrets_in(self, request: ClientRequest, body: bytes) -> list[str]:
-        found = [self._account.password]  # after a reset: the client's new password
+    def secrets_in(self, request: ClientRequest, body: bytes) -> tuple[list[str], list[str]]:
+        tried = []
         if request.operation == "resetPassword" and isinstance(request.json, dict):
             proposed = request.json.get("password")
             if isinstance(proposed, str):
-                found.append(proposed)  # even when the reset is refused, it is the client's secret
+                tried.append(proposed)  # even when the reset is refused, it is the client's secret
         supplied = request.header("Authorization")
         if supplied:
             from conformance.fixtures.http import basic_credentials
 
             pair = basic_credentials(supplied)
             if pair is not None:
-                found.append(pair[1])  # whatever password the client sent, right or wrong
-        return found
+                tried.append(pair[1])  # whatever password the client sent, right or wrong
+        return [self._account.password], tried  # the account's: after a reset, the client's new password
 
 
 class ImbeeScenario(Scenario):
@@ -333,16 +334,17 @@ class ImbeeScenario(Scenario):
 
         return credentials["authorization"] == "token" and credentials["key"] == KEY_FOR.get(request.operation or "")
 
-    def secrets_in(self, request: ClientRequest, body: bytes) -> list[str]:
-        found = [request.header("X-WOOS-KEY") or "", request.header("Authorization") or ""]
+    def secrets_in(self, request: ClientRequest, body: bytes) -> tuple[list[str], list[str]]:
+        tried = [request.header("X-WOOS-KEY") or "", request.header("Authorization") or ""]
         try:
             answer = json.loads(body)
         except (ValueError, RecursionError):
-            return found
+            return [], tried
         inner = answer.get("body") if isinstance(answer, dict) else None
-        if isinstance(inner, dict):
-            found += [str(inner[key]) for key in ("apikey", "pass") if isinstance(inner.get(key), str)]
-        return found
+        handed_out = []
+        if isinstance(inner, dict):  # a new user's apikey and password
+            handed_out = [str(inner[key]) for key in ("apikey", "pass") if isinstance(inner.get(key), str)]
+        return handed_out, tried
 
 
 def _same(supplied: str, expected: str) -> bool:
