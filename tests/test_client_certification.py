@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -238,3 +239,18 @@ def test_a_hostile_client_is_bounded_escaped_and_recorded(tmp_path: Path) -> Non
     assert statuses == [401, 413, 401]
     chunked_entry = [entry for entry in journal if entry["kind"] == "exchange"][2]
     assert chunked_entry["request"]["body"] == '{"pushType":"PROMO"}'
+
+
+def test_ctrl_c_ends_the_certification_with_its_reports(tmp_path: Path) -> None:
+    person = ByHand(tmp_path)
+    try:
+        person.wait_for("reset-password")
+        person.process.send_signal(signal.SIGINT)
+        code, output = person.finish()
+    finally:
+        person.process.kill()
+    assert code == 4 and "Traceback" not in output, output
+    verdict = json.loads((tmp_path / "push-client.json").read_text())
+    assert verdict["client"]["ended"] == "stopped by Ctrl-C"
+    assert verdict["client"]["steps"][0]["status"] == "interrupted"
+    assert (tmp_path / "push-client.html").exists() and (tmp_path / "push-client.junit.xml").exists()

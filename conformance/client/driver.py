@@ -32,7 +32,7 @@ POLL = 0.05
 @dataclass
 class StepResult:
     id: str
-    status: str  # completed | not-completed | timed-out | skipped | not-reached
+    status: str  # completed | not-completed | timed-out | skipped | interrupted | not-reached
     seconds: float = 0.0
     exit_code: int | None = None  # of the client command
     output: str = ""  # the end of its output, masked
@@ -113,8 +113,13 @@ class Driver:
                 journal.write({"kind": "step", **asdict(result)})
                 self.out.write(f"  step {step.id}: {result.status} ({result.seconds:.1f} s)\n")
         except KeyboardInterrupt:
+            running = self._step
             self._end()
             self.ended = "stopped by Ctrl-C"
+            if running is not None:
+                result = StepResult(running.id, "completed" if self._completed else "interrupted")
+                self.results.append(result)
+                journal.write({"kind": "step", **asdict(result)})
         for step in steps[len(self.results) :]:
             result = StepResult(step.id, "not-reached")
             self.results.append(result)
