@@ -158,6 +158,9 @@ def start(options: RunOptions) -> Run:
     if options.client is not None:
         return options.client.run_for_suite(options)
     profile = get_profile(options.api)
+    if profile.party == "client":
+        command = f"conformance certify-client {profile.name.removesuffix('-client')}"
+        raise ConfigurationError(f"the {profile.name} suite judges what a client sent: run `{command}`")
     config = (
         TargetConfig.from_path(options.target_config, profile.target_settings)
         if options.target_config
