@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..profiles import CLIENT_PROFILES
-from ..report import leaks as leak_scan
-from ..report.bundle import KEY_ENV, write_bundle
+from ..report.bundle import KEY_ENV
 from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, _withhold, suite_arguments
+from .run import ARTEFACTS, _run_pytest, seal, suite_arguments
 from .summary import print_summary
 
 if TYPE_CHECKING:
@@ -132,33 +131,13 @@ def command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_SUITE_BUG
-        run, verdict = outcome.run, outcome.verdict
         secrets = list(masker.secrets)
         login = certification.scenario.credentials[0]
         pairs = [(login, secret) for secret in secrets] if args.api == "push" else []  # Basic tokens of each
-        needles = leak_scan.needles(secrets, pairs)
-        found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
-        if args.bundle and not found:
-            bundle = write_bundle(
-                report_dir,
-                profile.name,
-                profile.spec_file,
-                profile.spec_bytes,
-                "",
-                os.environ[KEY_ENV],
-            )
-            found += leak_scan.scan([bundle], needles)
-            paths["bundle"] = bundle
-        if found:
-            from dataclasses import replace
-
-            from ..judge import judge
-
-            verdict = judge(outcome.records, profile.requirements, replace(outcome.facts, leaks=tuple(found)))
-            paths["journal"].unlink(missing_ok=True)
-            _withhold(report_dir, profile, paths, run, verdict, found)
+        key = os.environ[KEY_ENV] if args.bundle else None
+        verdict = seal(outcome, profile, paths, bodies, secrets, pairs, bundle_key=key, target_text="")
         _print_steps(certification)
-        print_summary(run, verdict, paths)
+        print_summary(outcome.run, verdict, paths)
         if paths["journal"].exists():
             print(f"  journal of every exchange: {paths['journal']}")
         return verdict.exit_code

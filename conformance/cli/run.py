@@ -19,9 +19,10 @@ import time
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from ..judge import judge
+from ..judge import Verdict, judge
 from ..profiles import PROFILES, Profile, get_profile
 from ..report import leaks as leak_scan
 from ..report.bundle import KEY_ENV, write_bundle
@@ -286,24 +287,42 @@ def command(args: argparse.Namespace) -> int:
         print(f"conformance: the suite did not finish (pytest exit {pytest_exit}); see {paths['log']}", file=sys.stderr)
         return EXIT_SUITE_BUG
 
-    run, verdict = outcome.run, outcome.verdict
-    _keep_only_cited(bodies, paths["json"])
+    run = outcome.run
     secrets = [*masker.secrets, *run.target.config.secrets()]
     pairs = [run.target.credentials.as_tuple()] if profile.auth_headers is None else []
+    key = os.environ[KEY_ENV] if args.bundle else None
+    verdict = seal(outcome, profile, paths, bodies, secrets, pairs, bundle_key=key, target_text=run.target.config.text)
+    print_summary(run, verdict, paths)
+    return verdict.exit_code
+
+
+def seal(
+    outcome: Any,
+    profile: Profile,
+    paths: dict[str, Path],
+    bodies: Path,
+    secrets: list[str],
+    pairs: list[tuple[str, str]],
+    *,
+    bundle_key: str | None,
+    target_text: str,
+) -> Verdict:
+    """The artefacts as they leave: side files no finding cites dropped, every artefact scanned for every form of
+    every secret (and of each Basic pair in `pairs`), the evidence bundle signed when a key is given. A secret
+    found withholds them all, and the verdict becomes an error."""
+    run, verdict = outcome.run, outcome.verdict
+    report_dir = paths["json"].parent
+    _keep_only_cited(bodies, paths["json"])
     needles = leak_scan.needles(secrets, pairs)
     found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
-    if args.bundle and not found:
-        target_text = run.target.config.text
-        bundle = write_bundle(
-            report_dir, profile.name, profile.spec_file, profile.spec_bytes, target_text, os.environ[KEY_ENV]
-        )
+    if bundle_key is not None and not found:
+        bundle = write_bundle(report_dir, profile.name, profile.spec_file, profile.spec_bytes, target_text, bundle_key)
         found += leak_scan.scan([bundle], needles)
         paths["bundle"] = bundle
     if found:
         verdict = judge(outcome.records, profile.requirements, replace(outcome.facts, leaks=tuple(found)))
         _withhold(report_dir, profile, paths, run, verdict, found)
-    print_summary(run, verdict, paths)
-    return verdict.exit_code
+    return verdict
 
 
 def _run_pytest(arguments: list[str], outcome: object, progress: Progress) -> tuple[int, str]:

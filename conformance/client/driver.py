@@ -80,7 +80,8 @@ class Driver:
             if not self._completed and self._step.completes(list(self._seen)):
                 self._completed = True
 
-    def next_step(self, by: str) -> None:
+    def next_step(self) -> None:
+        """End the running step (Enter, or the control endpoint)."""
         self._skip.set()
 
     def status(self) -> dict[str, Any]:

@@ -48,14 +48,8 @@ class Recording:
         driver: Driver,
         out: TextIO,
     ) -> None:
-        self.scenario, self.spec, self.journal, self.masker, self.driver, self.out = (
-            scenario,
-            spec,
-            journal,
-            masker,
-            driver,
-            out,
-        )
+        self.scenario, self.spec, self.journal, self.masker = scenario, spec, journal, masker
+        self.driver, self.out = driver, out
         self._operations = operations(spec)
         self._judge = JUDGES[scenario.api]
         self._lock = threading.Lock()
@@ -76,7 +70,7 @@ class Recording:
         if number > MAX_ENTRIES:  # a client in a loop: the sandbox, the journal and the masker stop growing
             start_response("503 Service Unavailable", [("Content-Type", "text/plain"), ("Retry-After", "60")])
             return [f"this certification has taken its {MAX_ENTRIES} requests\n".encode()]
-        request, too_large = self._read(environ)
+        request, too_large, undrained = self._read(environ)
         credentials = self.scenario.classify(request)
         stance = None
         with self._lock:
@@ -99,14 +93,16 @@ class Recording:
         self.journal.write(self._entry(number, step, request, credentials, answer, stance is not None, judgement))
         self._show(number, request, status, stance is not None, judgement)
         self.driver.observe(Seen(request, status, stance is not None))
-        if environ.get("conformance.undrained"):
+        if undrained:
             headers = {**headers, "Connection": "close"}  # the unread body must not be read as the next request
         start_response(f"{status} {_reason(status)}", list(headers.items()))
         return [body]
 
     # --- one exchange --------------------------------------------------------------------------------
 
-    def _read(self, environ: dict[str, Any]) -> tuple[ClientRequest, bool]:
+    def _read(self, environ: dict[str, Any]) -> tuple[ClientRequest, bool, bool]:
+        """The request (its body empty when too large), whether it was too large, and whether its body is left
+        unread on the connection."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -122,7 +118,6 @@ class Recording:
             drained = not too_large or (length <= DRAIN_LIMIT and _drain(stream, length))
         if too_large:
             body = b""
-            environ["conformance.undrained"] = not drained
         headers = {
             key[5:].replace("_", "-").title(): value for key, value in environ.items() if key.startswith("HTTP_")
         }
@@ -130,7 +125,8 @@ class Recording:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
         operation = next((op for verb, pattern, op in self._operations if verb == method and pattern.match(path)), None)
-        return ClientRequest(method, path, environ.get("QUERY_STRING", ""), headers, body, operation), too_large
+        request = ClientRequest(method, path, environ.get("QUERY_STRING", ""), headers, body, operation)
+        return request, too_large, not drained
 
     def _sandbox(self, environ: dict[str, Any], request: ClientRequest) -> Answer:
         captured: dict[str, Any] = {}
@@ -204,7 +200,7 @@ class Recording:
             return [b"the control endpoint answers this machine only\n"]
         method = environ.get("REQUEST_METHOD")
         if command == "next" and method == "POST":
-            self.driver.next_step("the control endpoint")
+            self.driver.next_step()
         elif command != "status" or method != "GET":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"GET /_certify/status or POST /_certify/next\n"]

@@ -62,10 +62,7 @@ class Certification:
             masker.add(scenario.credentials[0])
         return cls(options, CLIENT_PROFILES[options.api], scenario, masker, out)
 
-    @property
-    def base_url(self) -> str:
-        assert self.server is not None
-        return self.server.base_url
+    base_url: str = ""  # where the sandbox listened (kept once it stops: the reports name it)
 
     @property
     def client_env(self) -> dict[str, str]:
@@ -94,6 +91,7 @@ class Certification:
         )
         recording = Recording(self.scenario, self.profile.spec, journal, self.masker, self._driver, self.out)
         self.server = serve(recording, host=self.options.host, port=self.options.port, tls=self.options.tls)
+        self.base_url = self.server.base_url
         self._driver.client_env = self.client_env
         journal.write(
             {
@@ -147,7 +145,7 @@ class Certification:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "sandbox": self.base_url if self.server else None,
+            "sandbox": self.base_url,
             "client_command": self.masker.text(self.options.client_command) if self.options.client_command else None,
             "steps": [
                 {"id": r.id, "status": r.status, "seconds": round(r.seconds, 1), "exit_code": r.exit_code}
@@ -165,9 +163,7 @@ class Certification:
 
         profile = self.profile
         config = TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
-        target = Target(
-            self.journal_base_url(), Credentials(*self.scenario.credentials), config, profile.spec_version, True
-        )
+        target = Target(self.base_url, Credentials(*self.scenario.credentials), config, profile.spec_version, True)
         limits = Limits(timeout=options.timeout, max_body=options.max_body)
         return Run(
             profile,
@@ -183,7 +179,3 @@ class Certification:
             client=self,
             _scratch=Path(tempfile.mkdtemp(prefix="conformance-run-")),
         )
-
-    def journal_base_url(self) -> str:
-        header = next((entry for entry in self.entries() if entry.get("kind") == "session"), {})
-        return str(header.get("base_url", "http://127.0.0.1"))
