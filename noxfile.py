@@ -1,4 +1,4 @@
-"""Sessions: `nox -s tests`, `nox -s lint`, `nox -s specs`, `nox -s conformance [-- API ...]`."""
+"""Sessions: `nox -s tests`, `nox -s proofs`, `nox -s lint`, `nox -s specs`, `nox -s conformance [-- API ...]`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ def tests(session: nox.Session) -> None:
     """The project's own tests: specs valid, reference passes, every faulty variant caught, no secret leaks."""
     session.install("-e", ".[dev]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def proofs(session: nox.Session) -> None:
+    """The slow proofs CI's default run leaves out (tests marked `proof`): large example budgets, load."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", "-m", "proof", *session.posargs)
 
 
 @nox.session
