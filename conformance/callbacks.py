@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .report.masking import Masker
 from .target import ConfigurationError, Credentials
 
 MAX_CALLBACK_BODY = 1024 * 1024
@@ -87,6 +88,7 @@ class CallbackListener:
         from cheroot import wsgi
 
         self.credentials = credentials
+        self.masker: Masker | None = None  # the run's: what a host posts is masked as it arrives, like any answer
         self.received: list[Callback] = []
         self._changed = threading.Condition()
         self._server = wsgi.Server((host, port), self._app, numthreads=4, server_name="conformance-callbacks")
@@ -121,14 +123,15 @@ class CallbackListener:
             and hmac.compare_digest(basic[0].encode(), self.credentials.username.encode())
             and hmac.compare_digest(basic[1].encode(), self.credentials.password.encode())
         )
+        masker = self.masker or Masker()
         callback = Callback(
             time.monotonic(),
-            environ.get("REQUEST_METHOD", ""),
-            environ.get("PATH_INFO", ""),
+            masker.text(environ.get("REQUEST_METHOD", "")),
+            masker.text(environ.get("PATH_INFO", "")),
             environ.get("wsgi.url_scheme") == "https",
-            basic,
+            None if basic is None else (masker.text(basic[0]), masker.text(basic[1])),
             accepted,
-            body,
+            masker.data(body),
         )
         with self._changed:
             self.received.append(callback)

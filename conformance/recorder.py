@@ -1,9 +1,10 @@
 """What a run saw: the records for the judge, and the traffic facts beside them.
 
-The HTTP layer hands every exchange to `Recorder.observe` before anything else sees it: secrets the
-answer hands out are learnt, then the exchange is masked and kept as "the last exchange" (the evidence a
-failing check or test points at). An exchange that got no answer fails the API's availability rule on
-the spot; a transport outcome is never evidence for or against a content rule.
+The HTTP layer hands every exchange to `Recorder.observe` before anything else sees it: the answer is
+ingested (`conformance.ingest`: the secrets it hands out learnt, then everything it carries masked in place),
+and kept as "the last exchange" (the evidence a failing check or test points at). An exchange that got no
+answer fails the API's availability rule on the spot; a transport outcome is never evidence for or against a
+content rule.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from . import ingest
 from .judge import RunFacts
 from .outcomes import FAIL, Record, RecordLog
 from .report.exchange import Replay, Sidecar
@@ -85,9 +87,10 @@ class Recorder:
         self, request: requests.PreparedRequest, response: requests.Response | None, error: BaseException | None
     ) -> None:
         if response is not None:
+            ingest.answer(response, self.masker, self.profile.response_secrets)  # before anything reads it
             self.answered += 1
-            if self.profile.response_secrets or self.profile.response_ids:
-                self._learn_secrets(response.content)
+            if self.profile.response_ids:
+                self._learn_ids(response.content)
             if self._carries_own_credentials(request):
                 self.credentialed_statuses[response.status_code] += 1
             self._keep(request, response.status_code, dict(response.headers), response.content)
@@ -201,17 +204,14 @@ class Recorder:
         name, value = self._expected_auth
         return headers.get(name) == value
 
-    def _learn_secrets(self, content: bytes) -> None:
-        """Add the secrets an answer hands out (a user's apikey, pass) to the masker before anything records it, and
-        keep the ids it names (a messageId) to tell the run's own callbacks from strays."""
+    def _learn_ids(self, content: bytes) -> None:
+        """Keep the ids an answer names (a messageId), to tell the run's own callbacks from strays."""
 
         def walk(value: Any, depth: int = 0) -> None:
             if depth > 50:
                 return
             if isinstance(value, dict):
                 for key, item in value.items():
-                    if key in self.profile.response_secrets and isinstance(item, str):
-                        self.masker.add(item)
                     if key in self.profile.response_ids and isinstance(item, str) and len(self.handed_out_ids) < 10000:
                         self.handed_out_ids.add(item.lower())
                     walk(item, depth + 1)

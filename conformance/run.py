@@ -224,8 +224,10 @@ def start(options: RunOptions) -> Run:
     masker = Masker.for_credentials(credentials, basic=profile.auth_headers is None)
     for secret in config.secrets():
         masker.add(secret)
-    if callbacks is not None and callbacks.credentials is not None:
-        masker.add(callbacks.credentials.password)
+    if callbacks is not None:
+        callbacks.masker = masker
+        if callbacks.credentials is not None:
+            masker.add(callbacks.credentials.password)
     limits = Limits(
         timeout=options.timeout,
         max_body=options.max_body,

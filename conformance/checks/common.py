@@ -8,6 +8,7 @@ from typing import Any
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
+from ..ingest import raw_facts
 from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
 
 
@@ -68,16 +69,29 @@ def utf8_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The body is valid UTF-8 (Cyrillic as UTF-8 or \\u escapes, never a legacy code page)."""
     if not response.content:
         return NOT_APPLICABLE
-    try:
-        response.content.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        snippet = response.content[max(exc.start - 20, 0) : exc.end + 20]
+    error = _utf8_error(response)
+    if error is not None:
+        offset, byte = error
+        what = "A byte of a masked secret" if byte is None else f"Byte {offset} ({byte:#04x})"
+        snippet = response.content[max(offset - 20, 0) : offset + 20]  # masked already: cutting exposes nothing
         raise RuleViolation(
             "utf8-body",
             "Body is not valid UTF-8",
-            f"Byte {exc.start} ({response.content[exc.start]:#04x}) is not UTF-8: {snippet!r}. "
-            "Encode the body as UTF-8 (Windows-1251 is a common cause).",
-        ) from None
+            f"{what} is not UTF-8: {snippet!r}. Encode the body as UTF-8 (Windows-1251 is a common cause).",
+        )
+    return None
+
+
+def _utf8_error(response: Response) -> tuple[int, int | None] | None:
+    """Where the body, as the target sent it, stops being UTF-8 (masking may have replaced the very bytes)."""
+    facts = raw_facts(response)
+    if facts is not None:
+        return facts.utf8_error
+    try:
+        response.content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start, response.content[exc.start]
+    return None
 
 
 def json_body(response: Response) -> Any:

@@ -15,6 +15,7 @@ from ..target import ConfigurationError
 from ..transport import TransportFailure
 from . import certify, gate, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
+from .terminal import Terminal
 
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
     "run": (run.add_parser, run.command),
@@ -42,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)  # argparse itself exits 2 on a usage error
+    args.terminal = Terminal()  # everything the command prints is masked, and kept for its leak scan
+    with args.terminal.installed():
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         return COMMANDS[args.command][1](args)
     except (UsageError, ConfigurationError) as exc:
@@ -60,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         import traceback
 
         with tempfile.NamedTemporaryFile("w", prefix="conformance-crash-", suffix=".txt", delete=False) as crash:
-            traceback.print_exc(file=crash)
+            crash.write(args.terminal.masker.text(traceback.format_exc()))  # exception texts may quote a target
         print(f"conformance: internal error ({type(exc).__name__}); details in {crash.name}", file=sys.stderr)
         return EXIT_SUITE_BUG
 

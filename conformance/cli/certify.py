@@ -15,7 +15,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from ..profiles import CLIENT_PROFILES
 from ..report.bundle import KEY_ENV
@@ -24,6 +24,7 @@ from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
 from .run import ARTEFACTS, _run_pytest, seal, suite_arguments
 from .summary import print_summary
+from .terminal import terminal_of
 
 if TYPE_CHECKING:
     from ..client.session import Certification
@@ -92,6 +93,7 @@ def command(args: argparse.Namespace) -> int:
     from ..plugin import Outcome
 
     host, port = check_options(args)
+    terminal = terminal_of(args)
     profile = CLIENT_PROFILES[args.api]
     started, started_at = time.perf_counter(), time.time()
     report_dir = Path(args.report_dir)
@@ -106,18 +108,20 @@ def command(args: argparse.Namespace) -> int:
         args.api, paths["journal"], host, port, args.tls, args.client_command, args.step_timeout, args.deadline
     )
     certification = Certification.create(options, sys.stdout)
+    terminal.use(certification.masker)
     try:
         try:
             certification.start()
         except OSError as exc:
             raise UsageError(f"cannot listen on {args.listen}: {exc.strerror}") from None
-        _announce(certification, profile.spec["info"]["title"])
+        _announce(certification, profile.spec["info"]["title"], terminal.shown)
         certification.run_steps()
         if certification.server is not None:
             certification.server.stop()  # the journal is complete: nothing more may come in while it is judged
         print("\nconformance: judging the journal ...", flush=True)
         outcome = Outcome()
         outcome.certification = certification
+        outcome.terminal = terminal
         arguments = [
             *suite_arguments(profile, paths),
             *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
@@ -135,7 +139,17 @@ def command(args: argparse.Namespace) -> int:
         login = certification.scenario.credentials[0]
         pairs = [(login, secret) for secret in secrets] if args.api == "push" else []  # Basic tokens of each
         key = os.environ[KEY_ENV] if args.bundle else None
-        verdict = seal(outcome, profile, paths, bodies, secrets, pairs, bundle_key=key, target_text="")
+        verdict = seal(
+            outcome,
+            profile,
+            paths,
+            bodies,
+            secrets,
+            pairs,
+            bundle_key=key,
+            target_text="",
+            transcript=terminal.transcript(),
+        )
         _print_steps(certification)
         print_summary(outcome.run, verdict, paths)
         if paths["journal"].exists():
@@ -145,29 +159,34 @@ def command(args: argparse.Namespace) -> int:
         certification.stop()
 
 
-def _announce(certification: Certification, title: str) -> None:
+def _announce(certification: Certification, title: str, out: TextIO) -> None:
+    """What the person at the terminal needs, the minted credentials included: shown as it is, never kept."""
+
+    def say(text: str) -> None:
+        print(text, file=out)
+
     env = certification.client_env
     scenario = certification.scenario
-    print(f"conformance: certifying a client of the {title}")
-    print(f"  sandbox: {certification.base_url}")
+    say(f"conformance: certifying a client of the {title}")
+    say(f"  sandbox: {certification.base_url}")
     if env["CONFORMANCE_CA_BUNDLE"]:
-        print(f"  CA file: {env['CONFORMANCE_CA_BUNDLE']}")
-    print("  credentials minted for this session (throw-away; never written to the reports):")
+        say(f"  CA file: {env['CONFORMANCE_CA_BUNDLE']}")
+    say("  credentials minted for this session (throw-away; never written to the reports):")
     for name in scenario.env_names:
-        print(f"    {name}={env[name]}")
+        say(f"    {name}={env[name]}")
     for name, value in scenario.context.items():
-        print(f"    {name}={value}")
+        say(f"    {name}={value}")
     if certification.options.client_command:
-        print(f"  client command, run once per step: {printable(certification.options.client_command)}")
+        say(f"  client command, run once per step: {printable(certification.options.client_command)}")
     else:
-        print(
+        say(
             "  follow each step with your client; a step ends when its request arrives, on Enter, or on "
             f"POST {certification.base_url}{CONTROL}/next"
         )
-    print("  checklist:")
+    say("  checklist:")
     for number, step in enumerate(scenario.steps, 1):
-        print(f"    {number}. [{step.id}] {step.instruction}")
-    sys.stdout.flush()
+        say(f"    {number}. [{step.id}] {step.instruction}")
+    out.flush()
 
 
 def _print_steps(certification: Certification) -> None:

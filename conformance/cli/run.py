@@ -33,6 +33,7 @@ from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, Tran
 from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable
 from .progress import Progress
 from .summary import print_summary
+from .terminal import terminal_of
 
 ARTEFACTS = ("html", "junit.xml", "json", "log")
 REMOTE_CONCURRENCY = 4  # a distant service's answers mostly wait on the network: overlap a few
@@ -243,6 +244,8 @@ def command(args: argparse.Namespace) -> int:
         return run_all(args)
     profile = get_profile(args.api)
     check_options(args, profile)
+    terminal = terminal_of(args)
+    terminal.use(_env_masker(profile))  # until the run's own masker exists
     started, started_at = time.perf_counter(), time.time()
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
@@ -273,6 +276,7 @@ def command(args: argparse.Namespace) -> int:
     from ..plugin import Outcome
 
     outcome = Outcome()
+    outcome.terminal = terminal
     arguments = [
         *pytest_arguments(args, profile, paths),
         *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
@@ -291,7 +295,17 @@ def command(args: argparse.Namespace) -> int:
     secrets = [*masker.secrets, *run.target.config.secrets()]
     pairs = [run.target.credentials.as_tuple()] if profile.auth_headers is None else []
     key = os.environ[KEY_ENV] if args.bundle else None
-    verdict = seal(outcome, profile, paths, bodies, secrets, pairs, bundle_key=key, target_text=run.target.config.text)
+    verdict = seal(
+        outcome,
+        profile,
+        paths,
+        bodies,
+        secrets,
+        pairs,
+        bundle_key=key,
+        target_text=run.target.config.text,
+        transcript=terminal.transcript(),
+    )
     print_summary(run, verdict, paths)
     return verdict.exit_code
 
@@ -306,22 +320,24 @@ def seal(
     *,
     bundle_key: str | None,
     target_text: str,
+    transcript: str = "",
 ) -> Verdict:
-    """The artefacts as they leave: side files no finding cites dropped, every artefact scanned for every form of
-    every secret (and of each Basic pair in `pairs`), the evidence bundle signed when a key is given. A secret
-    found withholds them all, and the verdict becomes an error."""
+    """The artefacts as they leave: side files no finding cites dropped, every artefact and the terminal transcript
+    scanned through every view for every secret (and each Basic pair in `pairs`), the evidence bundle signed when a
+    key is given. A secret found withholds them all, and the verdict becomes an error."""
     run, verdict = outcome.run, outcome.verdict
     report_dir = paths["json"].parent
     _keep_only_cited(bodies, paths["json"])
-    needles = leak_scan.needles(secrets, pairs)
-    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
+    finder = leak_scan.finder(secrets, pairs)
+    texts = [("the terminal output", transcript)] if transcript else []
+    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], finder, texts=texts)
     if bundle_key is not None and not found:
         bundle = write_bundle(report_dir, profile.name, profile.spec_file, profile.spec_bytes, target_text, bundle_key)
-        found += leak_scan.scan([bundle], needles)
+        found += leak_scan.scan([bundle], finder)
         paths["bundle"] = bundle
     if found:
         verdict = judge(outcome.records, profile.requirements, replace(outcome.facts, leaks=tuple(found)))
-        _withhold(report_dir, profile, paths, run, verdict, found)
+        _withhold(report_dir, profile, paths, run, verdict, found, finder)
     return verdict
 
 
@@ -353,9 +369,16 @@ def _env_masker(profile: Profile) -> Masker:
 
 
 def _withhold(
-    report_dir: Path, profile: Profile, paths: dict[str, Path], run: object, verdict: object, found: list[str]
+    report_dir: Path,
+    profile: Profile,
+    paths: dict[str, Path],
+    run: object,
+    verdict: object,
+    found: list[str],
+    finder: Masker,
 ) -> None:
-    """A secret reached an artefact: none of them may be shared. Only a bare verdict JSON is left."""
+    """A secret reached an artefact: none of them may be shared. Only a bare verdict JSON is left, itself scanned:
+    if even that shows a secret, only the verdict and the names of the artefacts stay."""
     from ..report import verdict_json
 
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
@@ -363,7 +386,12 @@ def _withhold(
     shutil.rmtree(report_dir / f"{profile.name}-bodies", ignore_errors=True)
     document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
     document["requirements"] = []  # findings quote exchanges: the bare verdict keeps none
+    document["not_run"] = {}  # skip reasons may quote answers
     verdict_json.write(document, paths["json"])
+    if leak_scan.scan([paths["json"]], finder):
+        bare = {key: document[key] for key in ("verdict", "exit_code", "api", "title", "suite_version", "leaks")}
+        bare["reasons"] = ["a credential was found in the artefacts: they were withheld; please report this"]
+        verdict_json.write(bare, paths["json"])
     print(
         f"conformance: BUG: a credential appears in {', '.join(found)}; the reports were withheld. Please report this.",
         file=sys.stderr,

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .. import ingest
 from ..cli.common import printable
 from .journal import MAX_ENTRIES, Journal
 from .requests import ClientRequest, operations
@@ -89,6 +90,7 @@ class Recording:
             if len(self._tried) < MAX_LEARNT and secret not in self._tried:
                 self._tried.add(secret)
                 self.masker.add(secret)
+        request = ingest.client_request(request, self.masker)  # from here on, only the masked request is read
         judgement = self._judge(request, credentials, self.spec)
         self.journal.write(self._entry(number, step, request, credentials, answer, stance is not None, judgement))
         self._show(number, request, status, stance is not None, judgement)
@@ -168,14 +170,14 @@ class Recording:
                 "path": request.path,
                 "query": request.query,
                 "headers": {name: _shown_header(name, value) for name, value in request.headers.items()},
-                "body": request.text[:shown],
+                "body": request.text[:shown],  # masked at ingestion: cutting it now cannot expose half a secret
                 "bytes": len(request.body),
                 "sha256": hashlib.sha256(request.body).hexdigest(),
             },
             "response": {
                 "status": status,
                 "headers": {name: _shown_header(name, value) for name, value in headers.items()},
-                "body": body.decode("utf-8", "backslashreplace")[:shown],
+                "body": self.masker.text(body.decode("utf-8", "backslashreplace"))[:shown],
             },
             "stance": stance,
             "examined": judgement.examined,

@@ -33,6 +33,10 @@ class ClientRequest:
     headers: dict[str, str]  # names as sent; kept in memory only, the journal gets them masked
     body: bytes
     operation: str | None = None  # the documented operation it calls, None for any other method and path
+    # Where the unmasked body stopped being UTF-8, when the request was masked at ingestion (conformance.ingest):
+    # (offset in the masked body, the byte or None when it was part of a secret); None: it was UTF-8.
+    raw_utf8_error: tuple[int, int | None] | None = None
+    masked: bool = False
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     def header(self, name: str) -> str | None:
@@ -55,12 +59,26 @@ class ClientRequest:
         return str(value).lower() if isinstance(value, str) else None
 
     @cached_property
-    def utf8(self) -> bool:
+    def utf8_problem(self) -> str | None:
+        """Where the body (as the client sent it) is not UTF-8, in words; None when it is."""
+        if self.masked:
+            if self.raw_utf8_error is None:
+                return None
+            offset, byte = self.raw_utf8_error
+            return (
+                f"a byte of a masked secret at offset {offset}"
+                if byte is None
+                else f"byte 0x{byte:02x} at offset {offset}"
+            )
         try:
             self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
+        except UnicodeDecodeError as exc:
+            return f"byte 0x{self.body[exc.start]:02x} at offset {exc.start}"
+        return None
+
+    @property
+    def utf8(self) -> bool:
+        return self.utf8_problem is None
 
     @cached_property
     def text(self) -> str:

@@ -71,11 +71,7 @@ def _encoding(request: ClientRequest, judgement: Judgement, rule: str) -> None:
         return
     judgement.examine(rule)
     if not request.utf8:
-        try:
-            request.body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where = f"byte 0x{request.body[exc.start]:02x} at offset {exc.start}"
-            judgement.find(rule, f"the body is not UTF-8 ({where}: {exc.reason})")
+        judgement.find(rule, f"the body is not UTF-8 ({request.utf8_problem})")
     if request.charset is not None and request.charset not in UTF8:
         judgement.find(rule, f"the Content-Type names charset={request.charset}, not UTF-8")
 

@@ -45,6 +45,13 @@ class Outcome:
         self.records: list[Record] = []
         self.facts: RunFacts = RunFacts()
         self.certification: Any = None  # a client certification whose journal the session judges
+        self.terminal: Any = None  # the CLI's masked terminal: it masks with the run's masker once there is one
+
+    @pytest.hookimpl(trylast=True)  # after the plugin's own pytest_configure built the run
+    def pytest_configure(self, config: pytest.Config) -> None:
+        run = active_run(config)
+        if run is not None and self.terminal is not None:
+            self.terminal.use(run.masker)
 
 
 def run_of(config: pytest.Config) -> Run:

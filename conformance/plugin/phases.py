@@ -120,7 +120,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if report.skipped:
         status = SKIP
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        reason = reason.removeprefix("Skipped: ")
+        reason = masker.text(reason.removeprefix("Skipped: "))[:REASON_LIMIT]  # a skip reason may quote an answer
         recorder.skips[item.nodeid] = reason
     elif report.when == "call":
         if report.passed:
@@ -176,6 +176,9 @@ class MaskReports:
         self._mask(report)  # schemathesis rewrites a failed report here; pytest-html reads it at teardown
 
     def _mask(self, report: pytest.TestReport) -> None:
+        if report.skipped and isinstance(report.longrepr, tuple):  # a skip reason may quote an answer
+            path, line, reason = report.longrepr
+            report.longrepr = (path, line, self.masker.text(str(reason)))
         if report.failed and report.longrepr is not None:
             text = self.masker.text(str(report.longrepr))
             if len(text) > LONGREPR_LIMIT:  # its start says what failed, its end where; the middle repeats

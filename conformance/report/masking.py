@@ -1,22 +1,30 @@
-"""Masking of secrets: every text that leaves the suite passes through a Masker first.
+"""Masking of secrets. What a target (or a certified client) sends is masked once, at ingestion
+(`conformance.ingest`), before any check, test, record, message or report reads it; cutting, `repr()` and escaping
+happen only after that.
 
-A secret is masked in every form the suite itself produces or a target can echo back: as it is and in any
-letter case, in HTTP Basic tokens (UTF-8 and Latin-1), JSON `\\u` escapes, percent-encoding (either hex
-case, `+` or `%20` for spaces), HTML entities (named, decimal, hex), hex and base64 of its bytes, Python's
-bytes and unicode-escape reprs. The leak scan (`report.leaks`) searches the artefacts for the same forms.
+A secret is found through the views of a text (`report.views`: as written, JSON/JS escapes of every kind,
+percent- and form-encoding, HTML entities, base64 and hex runs, nested a few levels deep), in any charset and
+ASCII letter case, and masked where it stands in the original text, escapes and all.
+
+How much of a secret can be told from ordinary words decides where it is masked:
+- a *distinct* secret (8 characters or more, not all digits, and found nowhere in the suite's own text: specs,
+  source, report templates) is masked wherever any view shows it, inside other words included;
+- a *weak* one (shorter, all digits, or a word the suite itself uses, such as `test` or `card`) is masked only
+  where it stands as a whole value: a whole header value, a whole JSON string that is not a member's name, a
+  query or form value. Masking it inside running text would rewrite a target's answers (a member named `card`)
+  and the suite's own words.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import json
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from importlib import resources
 from typing import TYPE_CHECKING
-from urllib.parse import quote, quote_plus
 
 import ahocorasick
+
+from .views import View, charset_forms, fold, views
 
 if TYPE_CHECKING:
     from ..target import Credentials
@@ -24,68 +32,49 @@ if TYPE_CHECKING:
 MASK = "***"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "x-woos-key", "cookie", "set-cookie"})
 MIN_SECRET_LENGTH = 3  # a one- or two-character "secret" would mask half the report
+DISTINCT_LENGTH = 8
+_VALUE_ENDS = frozenset({"", "&", ";", ",", " ", "\t", "\r", "\n", '"', "'"})
 
 
-def encodings(secret: str) -> set[str]:
-    """Every form of `secret` a report or a target could carry (matched case-insensitively; the upper- and
-    lower-cased secret get forms of their own, since `\\u00c4` is no case of `\\u00e4`)."""
-    forms: set[str] = set()
-    for variant in {secret, secret.upper(), secret.lower()}:
-        forms |= _encodings(variant)
-    return forms
-
-
-def _encodings(secret: str) -> set[str]:
-    forms = {secret}
-    utf8 = secret.encode("utf-8")
-    raw_forms = [utf8]
+@lru_cache(maxsize=1)
+def suite_text() -> str:
+    """Everything the suite itself writes whatever the target (specs, source, pytest-html's page), folded."""
+    parts: list[str] = []
+    roots = [resources.files("conformance"), resources.files("conformance.specs")]  # apart in a checkout
     try:
-        raw_forms.append(secret.encode("latin-1"))
-    except UnicodeEncodeError:
+        roots.append(resources.files("pytest_html"))
+    except ModuleNotFoundError:  # pragma: no cover - pytest-html is a dependency
         pass
-    forms.add(json.dumps(secret)[1:-1])  # \uXXXX escapes
-    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
-    forms.add(secret.encode("unicode_escape").decode("ascii"))
-    for data in raw_forms:
-        forms.add(repr(data)[2:-1])  # b'P\xc3\xa4ss' as Python prints it
-        forms.add(data.hex())
-        encoded = base64.b64encode(data).decode("ascii")
-        forms.update({encoded, encoded.rstrip("="), base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")})
-        forms.add(quote_plus(data, safe=""))
-        forms.add(quote(data, safe=""))
-    forms.add(html.escape(secret))
-    forms.add(html.escape(secret, quote=False))
-    forms.add("".join(f"&#{ord(char)};" for char in secret))
-    forms.add("".join(f"&#x{ord(char):x};" for char in secret))
-    # Escaped again each time the text that holds them is quoted (JSON in JSON, a repr of such a body, ...).
-    escaped = {form for form in forms if "\\" in form}
-    for _ in range(3):
-        escaped = {form.replace("\\", "\\\\") for form in escaped}
-        forms |= escaped
-    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+    for root in roots:
+        stack = [root]
+        while stack:
+            node = stack.pop()
+            if node.is_dir():
+                if node.name in ("fixtures", "__pycache__"):  # reference services answer like targets do
+                    continue
+                stack.extend(node.iterdir())
+            elif node.name.endswith((".py", ".yaml", ".toml", ".css", ".js", ".html", ".ini", ".jinja2")):
+                parts.append(node.read_text("utf-8", errors="replace"))
+    return fold("\n".join(parts)).lower()
 
 
-class Needles:
-    """Every place any of many words occurs in a text, overlaps included, in one pass (Aho-Corasick): the cost
-    grows with the text, not with the number of words (hundreds of handed-out keys, each in dozens of forms)."""
+def is_distinct(secret: str) -> bool:
+    """Whether a secret can be told from ordinary words wherever it occurs (see the module's docstring)."""
+    return len(secret) >= DISTINCT_LENGTH and not secret.isdigit() and secret.lower() not in suite_text()
 
-    def __init__(self, words: Iterable[str]) -> None:
-        self._automaton = ahocorasick.Automaton()
-        for word in words:
-            if word:
-                self._automaton.add_word(word, len(word))
-        self.empty = len(self._automaton) == 0
-        if not self.empty:
-            self._automaton.make_automaton()
 
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        if self.empty or not text:
-            return []
-        return [(end - length + 1, end + 1) for end, length in self._automaton.iter(text)]
+def forms(secret: str) -> set[str]:
+    """The secret in every charset and in its upper and lower case, folded: the words views are searched for."""
+    found: set[str] = set()
+    for variant in {secret, secret.upper(), secret.lower()}:
+        found |= {fold(form) for form in charset_forms(variant)}
+    return found
 
 
 def basic_tokens(username: str, password: str) -> set[str]:
     """The base64 tokens an `Authorization: Basic` header carries for the pair, UTF-8 and Latin-1."""
+    import base64
+
     pair = f"{username}:{password}"
     tokens = {base64.b64encode(pair.encode("utf-8")).decode("ascii")}
     try:
@@ -95,13 +84,37 @@ def basic_tokens(username: str, password: str) -> set[str]:
     return tokens
 
 
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is a whole value: the whole text, a quoted string that is no member name, or what
+    follows `=` up to the end of the value."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if not before and not after:
+        return True
+    if before in ("'", '"') and after == before:
+        return not text[end + 1 : end + 40].lstrip().startswith(":")
+    return before == "=" and after in _VALUE_ENDS
+
+
+def replace(value: str, spans: list[tuple[int, int]]) -> str:
+    """`value` with each of the (merged, ordered) spans replaced by the mask."""
+    if not spans:
+        return value
+    out: list[str] = []
+    position = 0
+    for start, end in spans:
+        out += [value[position:start], MASK]
+        position = end
+    out.append(value[position:])
+    return "".join(out)
+
+
 class Masker:
-    """Replaces known secret values, in all their forms, with ***."""
+    """Knows the run's secrets; masks them in any text, and tells where a text shows one (for the leak scan)."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
-        self._forms: list[str] = []  # lower-cased, longest first
-        self._needles: Needles | None = None
+        self._secrets: dict[str, bool] = {}  # secret -> distinct
+        self._automaton: ahocorasick.Automaton | None = None
         for secret in secrets:
             self.add(secret)
 
@@ -118,10 +131,8 @@ class Masker:
     def add(self, secret: str) -> None:
         if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
             return
-        self._secrets.add(secret)
-        forms = set(self._forms) | {form.lower() for form in encodings(secret)}
-        self._forms = sorted(forms, key=len, reverse=True)
-        self._needles = None  # rebuilt on next use
+        self._secrets[secret] = is_distinct(secret)
+        self._automaton = None  # rebuilt on next use
 
     def add_basic(self, username: str, password: str) -> None:
         self.add(password)
@@ -132,34 +143,60 @@ class Masker:
     def secrets(self) -> frozenset[str]:
         return frozenset(self._secrets)
 
-    @property
-    def forms(self) -> tuple[str, ...]:
-        return tuple(self._forms)
+    def distinct(self) -> list[str]:
+        return [secret for secret, distinct in self._secrets.items() if distinct]
+
+    # --- finding -------------------------------------------------------------------------------------
+
+    def _finder(self) -> ahocorasick.Automaton | None:
+        if self._automaton is None and self._secrets:
+            automaton = ahocorasick.Automaton()
+            words: dict[str, bool] = {}
+            for secret, distinct in self._secrets.items():
+                for form in forms(secret):
+                    if len(form) >= MIN_SECRET_LENGTH:
+                        words[form] = words.get(form, False) or distinct
+            for word, distinct in words.items():
+                automaton.add_word(word, (len(word), distinct))
+            automaton.make_automaton()
+            self._automaton = automaton
+        return self._automaton
+
+    def occurrences(self, text: str, *, weak: bool = True) -> Iterator[tuple[int, int, View]]:
+        """Each place a secret shows in a view of `text`: (start, end) in `text` itself, and the view. Weak secrets
+        count only where they stand as a whole value; `weak=False` leaves them out altogether."""
+        finder = self._finder()
+        if finder is None or not text:
+            return
+        for view in views(text):
+            for last, (length, distinct) in finder.iter(fold(view.text)):
+                start, end = last - length + 1, last + 1
+                if distinct or (weak and _stands_alone(view.text, start, end)):
+                    yield (*view.origin(start, end), view)
+
+    # --- masking -------------------------------------------------------------------------------------
+
+    def spans(self, value: str) -> list[tuple[int, int]]:
+        """The places of `value` that show a secret, merged, in order."""
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted((start, end) for start, end, _ in self.occurrences(value)):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        return merged
 
     def text(self, value: str) -> str:
-        if not self._forms or not value:
+        """`value` with every secret it shows, in any view, replaced by *** where it stands."""
+        if not self._secrets or not value:
             return value
-        if self._needles is None:
-            self._needles = Needles(self._forms)
-        lowered = value.lower()
-        if len(lowered) != len(value):  # a few characters change length when lower-cased: match with re instead
-            pattern = "|".join(re.escape(form) for form in self._forms)
-            return re.sub(pattern, MASK, value, flags=re.IGNORECASE)
-        spans = self._needles.spans(lowered)
-        if not spans:
+        return replace(value, self.spans(value))
+
+    def data(self, value: bytes) -> bytes:
+        """Bytes masked as they are (read one character per byte, so any charset's form of a secret is found)."""
+        if not self._secrets or not value:
             return value
-        merged: list[list[int]] = []
-        for start, end in spans:
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
-            else:
-                merged.append([start, end])
-        out, position = [], 0
-        for start, end in merged:
-            out += [value[position:start], MASK]
-            position = end
-        out.append(value[position:])
-        return "".join(out)
+        return self.text(value.decode("latin-1")).encode("latin-1")
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Header values masked; names too (a target may echo a secret as a header name)."""

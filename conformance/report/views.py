@@ -1,0 +1,221 @@
+"""The views of a text: each decoding a reader (a person, a browser, a JSON parser) could apply to it.
+
+One definition, shared by the masker (which masks a secret wherever any view shows it, at ingestion) and the
+end-of-run leak scan (which looks through the same views of every artefact): what the scan can see, the masker
+has already masked.
+
+A view remembers where each decoded escape came from, so a secret found in a view is masked in the *original*
+text: `\\u0050\\u00e4ss` is masked as a whole, escapes and all. Views are taken of views (HTML holding JSON holding
+percent-encoding, base64 of JSON, ...) a bounded number of times.
+
+Texts are worked on as Latin-1 strings when they come as bytes: one character per byte, so offsets are byte
+offsets, every byte sequence decodes, and a secret is found in any charset by searching for its bytes in that
+charset (UTF-8, Latin-1, Windows-1251, UTF-16) read as Latin-1 (`charset_forms`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bisect
+import html
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+MAX_DEPTH = 3  # views of views of views: HTML of JSON of a percent-encoded query is as deep as reports go
+MAX_VIEWS = 48  # per text: a bound on the work whatever a target sends
+MIN_BASE64_RUN = 11  # the base64 of 8 bytes, the shortest secret searched for everywhere
+MIN_HEX_RUN = 16
+
+# Charsets whose bytes a secret may be found in, whatever a body says it is.
+CHARSETS = ("utf-8", "latin-1", "cp1251", "utf-16-le", "utf-16-be")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold(text: str) -> str:
+    """ASCII letters lower-cased, nothing else: the length (and so every offset) never changes."""
+    return text.translate(_ASCII_LOWER)
+
+
+def charset_forms(secret: str) -> set[str]:
+    """The secret as each charset writes it, read back as Latin-1 (the working form of bytes), and as text."""
+    forms = {secret}
+    for charset in CHARSETS:
+        try:
+            forms.add(secret.encode(charset).decode("latin-1"))
+        except UnicodeEncodeError:
+            continue
+    return forms
+
+
+@dataclass
+class View:
+    """A decoding of `parent` (None: the text as it is). `moves` lists each decoded piece that is not the parent's
+    own characters: (start in this view, end in this view, start in the parent, end in the parent), in order."""
+
+    name: str
+    text: str
+    parent: View | None = None
+    moves: list[tuple[int, int, int, int]] = field(default_factory=list)
+    depth: int = 0
+
+    def origin(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text that shows as [start, end) in this view."""
+        view: View = self
+        while view.parent is not None:
+            start, end = view._to_parent(start, end)
+            view = view.parent
+        return start, end
+
+    def names(self) -> str:
+        """The decodings from the original to this view, outermost first (e.g. "HTML-escaped, JSON-escaped")."""
+        chain, view = [], self
+        while view.parent is not None:
+            chain.append(view.name)
+            view = view.parent
+        return ", ".join(reversed(chain)) or self.name
+
+    def _to_parent(self, start: int, end: int) -> tuple[int, int]:
+        return self._map(start, end=False), self._map(end - 1, end=True)
+
+    def _map(self, index: int, *, end: bool) -> int:
+        """Where character `index` of this view comes from in the parent: the start of its span, or (`end`) the
+        position just past it. A character of a decoded piece comes from the whole piece."""
+        if not self.moves:
+            return index + end
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = self.__dict__["_starts"] = [move[0] for move in self.moves]
+        i = bisect.bisect_right(starts, index) - 1
+        if i < 0:
+            return index + end
+        _, view_end, parent_start, parent_end = self.moves[i]
+        if index < view_end:
+            return parent_end if end else parent_start
+        return parent_end + (index - view_end) + end
+
+
+# --- the decodings ----------------------------------------------------------------------------------------
+
+_ESCAPE = re.compile(
+    r"\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"  # a surrogate pair
+    r"|\\u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})|\\([\\/\"'bfnrt])"
+)
+_SIMPLE_ESCAPES = {"\\": "\\", "/": "/", '"': '"', "'": "'", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
+_FORM = re.compile(r"%([0-9a-fA-F]{2})|\+")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
+_BASE64 = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")
+_HEX = re.compile(rf"(?:[0-9a-fA-F]{{2}}){{{MIN_HEX_RUN // 2},}}")
+
+
+def _escape(match: re.Match[str]) -> str | None:
+    high, low, code, byte, simple = match.groups()
+    if high is not None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    if code is not None:
+        return chr(int(code, 16))
+    if byte is not None:
+        return chr(int(byte, 16))  # a byte, in the Latin-1 working form
+    return _SIMPLE_ESCAPES[simple]
+
+
+def _percent(match: re.Match[str]) -> str | None:
+    return chr(int(match.group(1), 16))  # a byte, in the Latin-1 working form
+
+
+def _form(match: re.Match[str]) -> str | None:
+    return " " if match.group(0) == "+" else chr(int(match.group(1), 16))
+
+
+def _entity(match: re.Match[str]) -> str | None:
+    decoded = html.unescape(match.group(0))
+    return None if decoded == match.group(0) else decoded
+
+
+@dataclass(frozen=True)
+class Decoding:
+    name: str
+    applies: Callable[[str], bool]  # cheap: does the text hold anything this decoding would change?
+    pattern: re.Pattern[str]
+    replace: Callable[[re.Match[str]], str | None]
+
+
+DECODINGS = (
+    Decoding("JSON-escaped", lambda text: "\\" in text, _ESCAPE, _escape),
+    Decoding("percent-encoded", lambda text: "%" in text, _PERCENT, _percent),
+    Decoding("form-encoded", lambda text: "+" in text, _FORM, _form),
+    Decoding("HTML-escaped", lambda text: "&" in text, _ENTITY, _entity),
+)
+
+
+def _decode(parent: View, decoding: Decoding) -> View | None:
+    pieces: list[str] = []
+    moves: list[tuple[int, int, int, int]] = []
+    position = length = 0
+    text = parent.text
+    for match in decoding.pattern.finditer(text):
+        replacement = decoding.replace(match)
+        if replacement is None:
+            continue
+        start, end = match.span()
+        pieces.append(text[position:start])
+        length += start - position
+        pieces.append(replacement)
+        moves.append((length, length + len(replacement), start, end))
+        length += len(replacement)
+        position = end
+    if not moves:
+        return None
+    pieces.append(text[position:])
+    return View(decoding.name, "".join(pieces), parent, moves, parent.depth + 1)
+
+
+def _blobs(parent: View) -> Iterator[View]:
+    """Each base64 or hex run, decoded: a secret found inside one masks the whole run."""
+    text = parent.text
+    for match in _BASE64.finditer(text):
+        run = match.group(0)
+        data = _base64(run)
+        if data is not None:
+            yield View("base64", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+    for match in _HEX.finditer(text):
+        data = bytes.fromhex(match.group(0))
+        yield View("hex", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+
+
+def _base64(run: str) -> bytes | None:
+    body = run.rstrip("=")
+    if len(body) % 4 == 1:
+        return None
+    altchars = b"-_" if ("-" in body or "_" in body) else None
+    if altchars and ("+" in body or "/" in body):
+        return None
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), altchars=altchars, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def views(text: str, name: str = "as written") -> Iterator[View]:
+    """The text itself, then every decoding of it, and of those, up to MAX_DEPTH deep and MAX_VIEWS in all."""
+    pending = [View(name, text)]
+    seen: set[int] = set()  # decodings in another order often give the same text: each is searched once
+    produced = 0
+    while pending and produced < MAX_VIEWS:
+        view = pending.pop(0)
+        key = hash(view.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        produced += 1
+        yield view
+        if view.depth >= MAX_DEPTH:
+            continue
+        for decoding in DECODINGS:
+            if decoding.applies(view.text):
+                decoded = _decode(view, decoding)
+                if decoded is not None:
+                    pending.append(decoded)
+        pending.extend(_blobs(view))
