@@ -3,7 +3,11 @@ goes through a `BoundedSession`, because everything a target sends is untrusted 
 
 - Each answer (headers and body) has a wall-clock deadline (`--timeout`): a watchdog shuts the socket
   down when it passes, so a body dripped one byte a second or an endless run of `100 Continue` cannot
-  hold a run. The run has a deadline too (`--deadline`); past it no request is sent.
+  hold a run. The socket is held from the moment it connects: http.client lets go of it for an answer that
+  will close the connection, and the cut must still reach it. The run has a deadline too (`--deadline`);
+  past it no request is sent.
+- Informational answers (1xx but 101) are read past, and the final answer is the one judged (RFC 9110
+  §15.2). A head cut before its blank line, or with a line that is not `name: value`, is no answer.
 - Bodies are read streaming, decompressed by urllib3 in bounded steps, and capped (`--max-body`).
 - Redirects are never followed: a redirect is the answer (and credentials never travel to another host).
 - Exchanges without an answer trip breakers: after a few on one test, or many in a row on the run, further
@@ -15,7 +19,9 @@ from __future__ import annotations
 
 import base64
 import heapq
+import http.client
 import itertools
+import re
 import socket
 import threading
 import time
@@ -56,14 +62,36 @@ class RunDeadline(NoAnswer):
     cause = "run deadline reached"
 
 
+class CutHead(NoAnswer):
+    """The connection ended inside the answer's status line or headers: what arrived is no answer."""
+
+    cause = "answer cut inside its headers"
+
+
+class MalformedHead(NoAnswer):
+    """A header line that is not `name: value` with a token for a name: the head cannot be read reliably."""
+
+    cause = "malformed header line"
+
+
 class NotSent(NoAnswer):
     cause = "not sent: the target stopped answering"
 
 
 class AnswerTooLarge(requests.exceptions.ContentDecodingError):
-    """The answer's body (decompressed) is larger than `--max-body`: it was not read to its end."""
+    """The answer's body (decompressed) is larger than `--max-body`: it was not read to its end. It is an answer
+    all the same: `response` holds its status and headers."""
 
     cause = "body over --max-body"
+
+
+def _certificate_problem(text: str) -> str | None:
+    """What is wrong with the target's certificate, from the TLS error's text (OpenSSL's or urllib3's words)."""
+    if "mismatch" in text or "doesn't match" in text or "not valid for" in text:
+        return "the certificate does not name this host"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "the certificate is not trusted"
+    return None
 
 
 def cause_of(exc: BaseException) -> str:
@@ -71,7 +99,8 @@ def cause_of(exc: BaseException) -> str:
     if isinstance(exc, NoAnswer | AnswerTooLarge):
         return exc.cause
     if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS failure"
+        problem = _certificate_problem(str(exc))
+        return f"TLS failure: {problem}" if problem else "TLS failure"
     if isinstance(exc, requests.exceptions.Timeout):
         return "timeout"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
@@ -83,6 +112,8 @@ def cause_of(exc: BaseException) -> str:
     text = str(exc)
     if "IncompleteRead" in text or "Connection broken" in text:
         return "truncated body"
+    if "LineTooLong" in text or "got more than" in text:
+        return "oversized answer head"
     if "Connection refused" in text:
         return "connection refused"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "reset" in text.lower():
@@ -90,28 +121,122 @@ def cause_of(exc: BaseException) -> str:
     return "connection failure"
 
 
-# --- watchdog: the socket of the exchange in flight, per thread --------------------------------------
+# --- watchdog: the sockets of the exchange in flight, per thread ------------------------------------
 
 _in_flight = threading.local()
 
 
-def _register(connection: HTTPConnection) -> None:
-    """Tell the watchdog of this thread's exchange which connection (reused or new) carries it."""
+def _hold(sock: socket.socket | None) -> None:
+    """Tell the watchdog of this thread's exchange that `sock` carries it: held until the exchange is over, whatever
+    http.client does with it (it drops the connection's reference for an answer that will close it)."""
     holder = getattr(_in_flight, "holder", None)
-    if holder is not None:
-        holder["connection"] = connection
+    if holder is None or sock is None:
+        return
+    holder.setdefault("sockets", []).append(sock)
+    if holder.get("fired"):  # the deadline passed while this socket was being connected
+        _shut(sock)
 
 
-class _WatchedConnection(HTTPConnection):
+# --- the answer's head: informational answers skipped, a cut or malformed head refused --------------------
+
+_FIELD_LINE = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+:")  # field-name = token (RFC 9110 §5.1), then the colon
+_BLANK = (b"\r\n", b"\n")
+_MAX_LINE, _MAX_LINES = 65536, 100  # http.client's own limits on one head
+
+
+class _Lines:
+    """The answer's file, with the lines http.client reads of the head kept, to check them once it is done."""
+
+    def __init__(self, fp: Any) -> None:
+        self.fp, self.lines = fp, []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = self.fp.readline(limit)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fp, name)
+
+
+def _check_head(lines: list[bytes]) -> None:
+    """The status line and the header lines of one head, its blank line last."""
+    if not lines or not lines[0].endswith(b"\n"):
+        raise CutHead("the connection ended inside the answer's status line")
+    if lines[-1] not in _BLANK:
+        raise CutHead("the connection ended inside the answer's headers (before the blank line that ends them)")
+    for number, line in enumerate(lines[1:-1], start=1):
+        folded = number > 1 and line[:1] in (b" ", b"\t")  # obs-fold continues the line above (RFC 9112 §5.2)
+        if not folded and not _FIELD_LINE.match(line):
+            raise MalformedHead(
+                f"header line {number} of the answer is not `name: value` (a name is a token, with no space or "
+                "control character, and the colon follows it at once)"
+            )
+
+
+class _FinalAnswer(http.client.HTTPResponse):
+    """Reads past informational answers to the final one, and refuses a head that is cut or malformed (http.client
+    takes any status but 100 as final, and the end of the connection as the end of the headers)."""
+
+    def begin(self) -> None:
+        if self.headers is not None:
+            return
+        head = _Lines(self.fp)
+        self.fp = head
+        try:
+            super().begin()
+        except ConnectionError:  # the built-in one (reset, broken pipe) mid-head: some of it came, no more will
+            if any(head.lines):
+                raise CutHead("the connection was reset inside the answer's head") from None
+            raise
+        finally:
+            if self.fp is head:
+                self.fp = head.fp
+        _check_head(head.lines)
+        if self.status == 101:  # Switching Protocols: no HTTP/1.1 follows on this connection
+            self.will_close = True
+
+    def _read_status(self) -> tuple[str, int, str]:
+        head = self.fp  # the _Lines of begin()
+        while True:
+            head.lines.clear()  # each head is checked on its own, the final one once begin() is done
+            version, status, reason = super()._read_status()
+            if not 100 <= status < 200 or status == 101:
+                return version, status, reason
+            while head.lines[-1].endswith(b"\n") and (len(head.lines) == 1 or head.lines[-1] not in _BLANK):
+                if len(head.lines) > _MAX_LINES:
+                    raise http.client.HTTPException(f"got more than {_MAX_LINES} headers")
+                if len(head.readline(_MAX_LINE + 1)) > _MAX_LINE:
+                    raise http.client.LineTooLong("header line")
+            _check_head(head.lines)
+
+
+class _HeldSockets:
+    """What both connection classes add: their socket held for the watchdog, and the answer read by _FinalAnswer."""
+
+    response_class = _FinalAnswer
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        _hold(sock)  # from the moment it connects: a TLS handshake that never ends is cut too
+        return sock
+
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        _hold(self.sock)  # under TLS, the wrapping socket (the plain one was detached into it)
+
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
+        _hold(self.sock)  # a kept-alive connection, connected before this exchange
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedTLSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self)
-        super().request(*args, **kwargs)
+class _WatchedConnection(_HeldSockets, HTTPConnection):
+    pass
+
+
+class _WatchedTLSConnection(_HeldSockets, HTTPSConnection):
+    pass
 
 
 class _WatchedPool(HTTPConnectionPool):
@@ -129,15 +254,17 @@ class _WatchedAdapter(HTTPAdapter):
 
 
 def _cut(holder: dict[str, Any]) -> None:
-    """Shut the in-flight socket down: the reading thread's recv returns at once."""
+    """Shut the exchange's sockets down: the reading thread's recv returns at once."""
     holder["fired"] = True
-    connection = holder.get("connection")
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        try:  # the plain socket's shutdown, also under TLS: SSLSocket.shutdown would drop its state mid-read
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass
+    for sock in list(holder.get("sockets", ())):
+        _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:  # the plain socket's shutdown, also under TLS: SSLSocket.shutdown would drop its state mid-read
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:  # already closed (its descriptor is gone, never another socket's) or not connected
+        pass
 
 
 class Watchdog:
@@ -204,12 +331,11 @@ DEFAULT_BACK_OFF = 1.0  # seconds after a 429 that names no Retry-After
 
 
 def retry_after(value: str | None, now: float | None = None) -> float:
-    """Seconds a 429's Retry-After asks for (delta-seconds or an HTTP date), within [0, MAX_BACK_OFF]."""
-    if value is None or not value.strip():
-        return DEFAULT_BACK_OFF
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
+    """Seconds a 429's Retry-After asks for (delta-seconds or an HTTP date), within [0, MAX_BACK_OFF]. A value that
+    is neither is treated like an absent one: whatever the header holds, this never raises."""
+    value = (value or "").strip(" \t")
+    if _DELTA_SECONDS.fullmatch(value):
+        seconds = float(value)  # float, not int: a thousand digits are just a very long wait
     else:
         from email.utils import parsedate_to_datetime
 
@@ -218,6 +344,9 @@ def retry_after(value: str | None, now: float | None = None) -> float:
         except (TypeError, ValueError, IndexError, OverflowError):
             seconds = DEFAULT_BACK_OFF
     return min(max(seconds, 0.0), MAX_BACK_OFF)
+
+
+_DELTA_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes "²", which float() refuses
 
 
 class Breakers:
@@ -325,7 +454,7 @@ class BoundedSession(requests.Session):
             response._content = self._read_body(response, holder)
             response._content_consumed = True
         except requests.RequestException as exc:
-            failure: BaseException = exc
+            failure: BaseException = _own_failure(exc)
             if holder.get("fired") and not isinstance(exc, AnswerTooLarge):
                 failure = AnswerDeadline(f"no complete answer within {budget:g} s")
             self.breakers.unanswered(test, operation)
@@ -352,10 +481,15 @@ class BoundedSession(requests.Session):
             for chunk in response.raw.stream(CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > cap:
-                    raise AnswerTooLarge(f"the body is larger than {cap} bytes (--max-body); it was not read further")
+                    raise AnswerTooLarge(
+                        f"the body is larger than {cap} bytes (--max-body); it was not read further", response=response
+                    )
                 chunks.append(chunk)
             if holder.get("fired"):
                 raise AnswerDeadline("no complete answer in time")
+        except requests.RequestException:  # this layer's own verdict on the answer (an OSError too: kept as it is)
+            response.raw.close()
+            raise
         except (urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, OSError) as exc:
             response.raw.close()  # a connection with unread bytes must never go back to the pool
             if holder.get("fired"):
@@ -377,25 +511,41 @@ class BoundedSession(requests.Session):
             self.observer(request, response, error)
 
 
+def _own_failure(exc: requests.RequestException) -> BaseException:
+    """This layer's own NoAnswer when urllib3 and requests wrapped it (as "Connection aborted"), else `exc`."""
+    pending: list[Any] = [exc]
+    for _ in range(8):  # requests' ConnectionError holds urllib3's ProtocolError, which holds what was raised
+        if not pending:
+            break
+        current = pending.pop()
+        if isinstance(current, NoAnswer) and current is not exc:
+            return current
+        if isinstance(current, BaseException):
+            pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return exc
+
+
 # --- reachability, in plain words ------------------------------------------------------------------
 
 
 def describe(exc: BaseException, url: str, *, ca_bundle_given: bool = False) -> str:
     text = str(exc)
     if isinstance(exc, requests.exceptions.SSLError):
-        if "CERTIFICATE_VERIFY_FAILED" in text:
-            if "mismatch" in text or "doesn't match" in text or "not valid for" in text:
-                return (
-                    f"TLS failure at {url}: the certificate does not name this host ({_reason(text)}). "
-                    "Use the host name the certificate was issued for."
-                )
+        problem = _certificate_problem(text)
+        if problem == "the certificate does not name this host":
+            return (
+                f"TLS failure at {url}: {problem} ({_reason(text)}). Use the host name the certificate was issued for."
+            )
+        if problem is not None:
             advice = (
                 "the --ca-bundle given does not trust it"
                 if ca_bundle_given
                 else "use a certificate from a public CA, or pass --ca-bundle FILE for a private CA"
             )
-            return f"TLS failure at {url}: the certificate is not trusted ({_reason(text)}); {advice}."
+            return f"TLS failure at {url}: {problem} ({_reason(text)}); {advice}."
         return f"TLS failure at {url}: {_reason(text)}"
+    if isinstance(exc, CutHead | MalformedHead):
+        return f"{exc.cause} at {url}: {exc}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"timeout: {url} did not answer in time (raise --timeout if the service is just slow)"
     if isinstance(exc, requests.exceptions.ConnectionError):
@@ -413,9 +563,12 @@ def _reason(text: str) -> str:
 
 
 def probe(session: requests.Session, url: str, *, ca_bundle_given: bool = False) -> int:
-    """One authenticated GET through the run's own layer; returns the status code or raises TransportFailure."""
+    """One authenticated GET through the run's own layer; returns the status code or raises TransportFailure.
+    An answer too large to read whole is an answer: the target is there."""
     try:
         return session.get(url).status_code
+    except AnswerTooLarge as exc:
+        return exc.response.status_code  # always set by BoundedSession._read_body
     except (requests.RequestException, NoAnswer) as exc:
         raise TransportFailure(describe(exc, url, ca_bundle_given=ca_bundle_given)) from None
 

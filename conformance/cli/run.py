@@ -161,13 +161,14 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
 
 
 def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
-    """One authenticated request through the run's own HTTP layer, before anything else: exit 3 if it fails."""
+    """One authenticated request through the run's own HTTP layer, before anything else: exit 3 if it got no answer
+    (an answer too large to read whole is an answer), within --timeout and --deadline."""
     base_url = validate_base_url(args.base_url)
     credentials = Credentials.from_env(*profile.credential_env)
     if credentials is None:
         raise UsageError(profile.missing_credentials_message(base_url))
     profile.check_credentials(credentials)
-    limits = Limits(timeout=args.timeout, max_body=args.max_body)
+    limits = Limits(timeout=args.timeout, max_body=args.max_body, deadline=time.monotonic() + args.deadline)
     session = BoundedSession(limits, Breakers(limits), verify=args.ca_bundle or True)
     auth = profile.auth_kwargs(credentials)
     session.auth = auth.get("auth")

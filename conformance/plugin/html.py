@@ -47,11 +47,13 @@ class HtmlReport:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
-        """A failed test's row says what its finding says; the Python traceback stays in the log."""
-        if not report.failed:
-            return
-        from ..report.html import short_failure
+        """A failed test's row says what its finding says; the Python traceback stays in the log. Any other row
+        keeps pytest-html's text (already HTML-escaped), its control characters made visible."""
+        from ..report.html import short_failure, visible
 
+        if not report.failed:
+            data[:] = [visible(text) for text in data]
+            return
         finding = getattr(report, "conformance_finding", "")  # set where the test ran (this process or a worker)
         data[:] = [short_failure(finding or "failed: the log has the details")]
 
@@ -65,10 +67,12 @@ class HtmlReport:
             from pytest_html import extras
         except ImportError:  # the HTML report is optional when the plugin runs under plain pytest
             return
+        from ..report.html import visible
+
         exchange = self.run.recorder.last_exchange
         added = getattr(report, "extras", [])
-        if exchange:
-            added.append(extras.text(exchange["curl"], name="curl (reproduce)"))
+        if exchange:  # the JSON extra is written with every control character \u-escaped; the text one is not
+            added.append(extras.text(visible(exchange["curl"]), name="curl (reproduce)"))
             added.append(
                 extras.json({k: exchange.get(k) for k in ("request", "response", "note")}, name="request and response")
             )

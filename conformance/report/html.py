@@ -1,11 +1,11 @@
 """The part of the HTML report a partner reads: the verdict and run facts, the requirement matrix, then every
 finding written for people - what was expected and what came back, the exchange, the repro - grouped by
-requirement and check with a count. Everything the target sent is escaped; long texts scroll in a box of their
-own so no row is taller than a screen. Python tracebacks stay in the log."""
+requirement and check with a count. Everything the target sent is escaped, control characters included; long
+texts scroll in a box of their own so no row is taller than a screen. Python tracebacks stay in the log."""
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
 
 COLOURS = {
@@ -35,6 +35,19 @@ STYLE = """
 .conformance .finding.error { border-color: #953800; }
 .conformance .muted { color: #424a53; }
 """
+
+
+def visible(text: str) -> str:
+    """Control characters a target sent (ESC, BEL, NUL, C1, bidi overrides...) shown as their escapes, as on the
+    terminal: raw, they would hide or garble text in a browser, a text view or a copy-paste."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def escape(value: object) -> str:
+    """Text for the page: its control characters made visible, then HTML-escaped."""
+    return html.escape(visible(str(value)))
 
 
 def _badge(status: str) -> str:
@@ -93,15 +106,15 @@ def _finding(group: dict[str, Any]) -> str:
     shown_tests = ", ".join(escape(t) for t in tests[:EXAMPLES_SHOWN])
     more = f" and {len(tests) - EXAMPLES_SHOWN} more" if len(tests) > EXAMPLES_SHOWN else ""
     reason = escape(str(group.get("reason") or "")[:600])
-    html = (
+    page = (
         f"<div class='finding {escape(group['status'])}'><b>{escape(str(group.get('title') or ''))}</b> "
         f"<span class='muted'>×{group.get('count', 1)} · {escape(str(group.get('check')))} · {shown_tests}{more}</span>"
         f"<p>{reason}</p>"
     )
     exchange = group.get("exchange")
     if exchange:
-        html += _exchange(exchange) + f"<pre>{escape(exchange['curl'])}</pre>"
-    return html + "</div>"
+        page += _exchange(exchange) + f"<pre>{escape(exchange['curl'])}</pre>"
+    return page + "</div>"
 
 
 def _findings_section(requirements: list[dict[str, Any]]) -> str:
@@ -212,4 +225,4 @@ def short_failure(reason: str) -> str:
     return f"{escape(first[:300])} — see Findings above"
 
 
-__all__ = ["COLOURS", "STYLE", "short_failure", "summary_html"]
+__all__ = ["COLOURS", "STYLE", "escape", "short_failure", "summary_html", "visible"]

@@ -4,6 +4,8 @@ answer well-formed HTTP with hostile content. Every one listens on 127.0.0.1 onl
 from __future__ import annotations
 
 import socket
+import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,10 +34,13 @@ def read_request(conn: socket.socket) -> bytes:
 
 
 class RawServer:
-    """Accepts connections and hands each to `handler(conn, number)` in its own thread."""
+    """Accepts connections and hands each to `handler(conn, number)` in its own thread; with `tls`, each connection
+    is first wrapped in the TLS context `tls(number)` gives for it."""
 
-    def __init__(self, handler: Callable[[socket.socket, int], None]) -> None:
-        self.handler = handler
+    def __init__(
+        self, handler: Callable[[socket.socket, int], None], tls: Callable[[int], ssl.SSLContext] | None = None
+    ) -> None:
+        self.handler, self.tls = handler, tls
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
@@ -47,7 +52,7 @@ class RawServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.listener.getsockname()[1]}"
 
     def _accept(self) -> None:
         while True:
@@ -61,6 +66,9 @@ class RawServer:
 
     def _serve(self, conn: socket.socket, number: int) -> None:
         try:
+            if self.tls is not None:
+                conn = self.tls(number).wrap_socket(conn, server_side=True)
+                self.open.append(conn)
             self.handler(conn, number)
         except OSError:
             pass
@@ -81,8 +89,10 @@ class RawServer:
 
 
 @contextmanager
-def raw_server(handler: Callable[[socket.socket, int], None]) -> Iterator[RawServer]:
-    server = RawServer(handler)
+def raw_server(
+    handler: Callable[[socket.socket, int], None], tls: Callable[[int], ssl.SSLContext] | None = None
+) -> Iterator[RawServer]:
+    server = RawServer(handler, tls)
     try:
         yield server
     finally:
@@ -119,6 +129,24 @@ def drip_headers(conn: socket.socket, number: int) -> None:
         time.sleep(0.5)
 
 
+def drip_body_on_close(conn: socket.socket, number: int) -> None:
+    """The same dripped body on a connection the answer says will close (http.client lets go of its socket)."""
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n")
+    for _ in range(1000):
+        conn.sendall(b" ")
+        time.sleep(0.5)
+
+
+def drip_headers_on_close(conn: socket.socket, number: int) -> None:
+    """`Connection: close`, then one whole header line every half second, forever."""
+    read_request(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n")
+    for line in range(100_000):
+        conn.sendall(f"X-Line-{line}: 1\r\n".encode())
+        time.sleep(0.5)
+
+
 def endless_continue(conn: socket.socket, number: int) -> None:
     read_request(conn)
     while True:
@@ -147,8 +175,12 @@ def broken_chunking(conn: socket.socket, number: int) -> None:
 
 # --- a proxy in front of a reference service, that lets a test rewrite or break each answer -------------------
 
-# Returns the raw answer, None to close without one, or (raw answer, "close") to close right after it.
-Mutation = Callable[[int, bytes, int, list[tuple[str, str]], bytes], "bytes | tuple[bytes, str] | None"]
+# Returns the raw answer, None to close without one, (raw answer, "close") to close right after it, (raw answer,
+# "reset") to reset the connection right after it (a TCP RST, not an orderly close), or an iterator
+# of pieces, each sent as it comes (a generator may sleep between them), then the connection closed.
+Mutation = Callable[
+    [int, bytes, int, list[tuple[str, str]], bytes], "bytes | tuple[bytes, str] | Iterator[bytes] | None"
+]
 
 
 def http_answer(status: int, headers: list[tuple[str, str]], body: bytes, reason: str = "X") -> bytes:
@@ -199,6 +231,12 @@ def proxy(upstream: str, mutate: Mutation) -> Iterator[RawServer]:
                 return
             if isinstance(raw, tuple):
                 conn.sendall(raw[0])
+                if raw[1] == "reset":  # linger 0: close() sends a RST
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if not isinstance(raw, bytes):
+                for piece in raw:
+                    conn.sendall(piece)
                 return
             conn.sendall(raw)
 

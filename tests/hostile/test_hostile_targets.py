@@ -9,18 +9,18 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import start_service
 
 from conformance.fixtures.server import RunningServer
-from hostile.harness import MEMORY_BOUND_MB, PASSWORD, leaked_forms, run_measured
+from hostile.harness import no_secret_anywhere, run_loyalty, run_measured, within_bounds
 from hostile.servers import (
     JSON_OK,
     drip_body,
+    drip_body_on_close,
     drip_headers,
+    drip_headers_on_close,
     endless_continue,
     http_answer,
     keep_answering,
@@ -28,31 +28,7 @@ from hostile.servers import (
     raw_server,
 )
 
-FAST = ["--max-examples", "2", "--seed", "5", "--timeout", "1"]
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def reference() -> Iterator[RunningServer]:
-    """The reference Loyalty service over plain HTTP, for the proxies to stand in front of."""
-    with start_service("loyalty", tls=False) as server:
-        yield server
-
-
-def run_loyalty(url: str, tmp_path: Path, *extra: str, env: dict | None = None):
-    return run_measured(["run", "loyalty", "--base-url", url, *FAST, *extra], tmp_path / "reports", env=env)
-
-
-def within_bounds(result, seconds: float) -> None:
-    assert result.seconds < seconds, f"the run took {result.seconds:.1f} s"
-    assert result.peak_mb < MEMORY_BOUND_MB, f"the run peaked at {result.peak_mb:.0f} MB"
-    assert "Traceback" not in result.stdout + result.stderr
-
-
-def no_secret_anywhere(result, secret: str = PASSWORD) -> None:
-    for name, content in result.artefacts().items():
-        assert not leaked_forms(content, secret), f"{name} holds {leaked_forms(content, secret)} of the secret"
-    assert not leaked_forms((result.stdout + result.stderr).encode(), secret)
 
 
 # --- 1. the repro line runs nothing --------------------------------------------------------------------------
@@ -89,7 +65,11 @@ def test_a_hostile_card_number_in_the_repro_line_runs_nothing(reference: Running
 # --- 2. time: dripped answers, endless 100 Continue, a target that goes silent --------------------------------
 
 
-@pytest.mark.parametrize("handler", [drip_body, drip_headers, endless_continue], ids=lambda h: h.__name__)
+@pytest.mark.parametrize(
+    "handler",
+    [drip_body, drip_headers, endless_continue, drip_body_on_close, drip_headers_on_close],
+    ids=lambda h: h.__name__,
+)
 def test_an_answer_that_never_completes_ends_in_bounded_time(handler, tmp_path: Path) -> None:
     with raw_server(handler) as server:
         result = run_loyalty(server.url, tmp_path)
