@@ -13,6 +13,7 @@ A waiver names a requirement, a reason and an expiry date; from the day after th
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Policy:
     spec_sha256: dict[str, str] = field(default_factory=dict)  # api -> the sha256 of the spec it must be run with
     waivers: tuple[Waiver, ...] = field(default=())
     source: str = "built-in default"
+    sha256: str = ""  # of the policy's text, as read: an attestation of the gate's decision names it
 
     @classmethod
     def parse(cls, text: str, source: str) -> Policy:
@@ -90,6 +92,7 @@ class Policy:
             spec_sha256={api: sha.lower() for api, sha in shas.items()},
             waivers=tuple(waivers),
             source=source,
+            sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
 
     @classmethod
@@ -97,9 +100,12 @@ class Policy:
         if path is None:
             return cls.parse(DEFAULT_POLICY, "built-in default")
         try:
-            return cls.parse(Path(path).read_text(encoding="utf-8"), path)
+            text = Path(path).read_bytes().decode("utf-8")  # as is (no newline translation): its sha256 is the file's
         except OSError as exc:
             raise ConfigurationError(f"cannot read policy {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigurationError(f"policy {path} is not UTF-8 text") from None
+        return cls.parse(text, path)
 
 
 @dataclass

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, TextIO
 from ..profiles import CLIENT_PROFILES
 from ..report.bundle import KEY_ENV
 from ..run import DEFAULT_DEADLINE
-from .common import EXIT_SUITE_BUG, UsageError, printable
+from .common import EXIT_SUITE_BUG, UsageError, printable, signing_key
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, seal, suite_arguments
+from .run import ARTEFACTS, _run_pytest, say_attestation, seal, sealed_paths, suite_arguments
 from .summary import print_summary
 from .terminal import terminal_of
 
@@ -62,6 +62,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help=f"also write DIR/API-client-evidence.zip, signed with the key in {KEY_ENV}",
     )
+    certify.add_argument(
+        "--attest",
+        metavar="KEY",
+        help="sign the result with this Ed25519 private key (`conformance keygen`): DIR/API-client-evidence.zip "
+        "then holds an in-toto attestation anyone can check with the public key, and a certificate page",
+    )
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -78,6 +84,7 @@ def check_options(args: argparse.Namespace) -> tuple[str, int]:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number of seconds")
     if args.bundle and not os.environ.get(KEY_ENV):
         raise UsageError(f"--bundle signs the evidence with the key in {KEY_ENV}: set it")
+    args.signer = signing_key(args.attest) if args.attest else None
     if args.client_command is not None and not args.client_command.strip():
         raise UsageError("--client-command is empty")
     report_dir = Path(args.report_dir)
@@ -100,7 +107,7 @@ def command(args: argparse.Namespace) -> int:
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     paths["journal"] = report_dir / f"{profile.name}.journal.jsonl"
     bodies = report_dir / f"{profile.name}-bodies"
-    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
+    for path in [*paths.values(), *sealed_paths(report_dir, profile.name)]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     shutil.rmtree(bodies, ignore_errors=True)
 
@@ -149,9 +156,11 @@ def command(args: argparse.Namespace) -> int:
             bundle_key=key,
             target_text="",
             transcript=terminal.transcript(),
+            signer=args.signer,
         )
         _print_steps(certification)
         print_summary(outcome.run, verdict, paths)
+        say_attestation(args.signer, verdict, paths)
         if paths["journal"].exists():
             print(f"  journal of every exchange: {paths['journal']}")
         return verdict.exit_code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import math
 import os
 import shutil
@@ -19,21 +20,25 @@ import time
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..judge import Verdict, judge
 from ..profiles import PROFILES, Profile, get_profile
+from ..report import attestation, certificate
 from ..report import leaks as leak_scan
 from ..report.bundle import KEY_ENV, write_bundle
 from ..report.masking import Masker
 from ..run import DEFAULT_DEADLINE
 from ..target import Credentials, TargetConfig, validate_base_url
 from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, TransportFailure, probe
-from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable
+from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable, signing_key
 from .progress import Progress
 from .summary import print_summary
 from .terminal import terminal_of
+
+if TYPE_CHECKING:
+    from ..report.keys import SigningKey
 
 ARTEFACTS = ("html", "junit.xml", "json", "log")
 REMOTE_CONCURRENCY = 4  # a distant service's answers mostly wait on the network: overlap a few
@@ -70,8 +75,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--bundle",
         action="store_true",
-        help="also write DIR/API-evidence.zip: reports, spec, target config, signed manifest "
-        "(the HMAC key comes from CONFORMANCE_BUNDLE_KEY)",
+        help="also write DIR/API-evidence.zip: reports, spec, target config, a manifest sealed with the shared HMAC "
+        "key in CONFORMANCE_BUNDLE_KEY (legacy: it proves nothing to a third party; --attest does)",
+    )
+    run.add_argument(
+        "--attest",
+        metavar="KEY",
+        help="sign the result with this Ed25519 private key (`conformance keygen`): DIR/API-evidence.zip then holds "
+        "an in-toto attestation anyone can check with the public key, and DIR/API.certificate.html sums it up",
     )
     callbacks = run.add_argument_group("callbacks (push: a host that posts delivery statuses)")
     callbacks.add_argument(
@@ -129,6 +140,7 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
         TargetConfig.from_path(args.target_config, profile.target_settings)  # fail now, with the file's own error
     if args.bundle and not os.environ.get(KEY_ENV):
         raise UsageError(f"--bundle signs the evidence with the key in {KEY_ENV}: set it")
+    args.signer = signing_key(args.attest) if args.attest else None
     if args.ca_bundle and not Path(args.ca_bundle).is_file():
         raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
     if args.fault and args.base_url:
@@ -251,7 +263,7 @@ def command(args: argparse.Namespace) -> int:
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     bodies = report_dir / f"{profile.name}-bodies"  # whole bodies the reports show cut
-    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
+    for path in [*paths.values(), *sealed_paths(report_dir, profile.name)]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     shutil.rmtree(bodies, ignore_errors=True)
     if args.base_url:
@@ -306,9 +318,31 @@ def command(args: argparse.Namespace) -> int:
         bundle_key=key,
         target_text=run.target.config.text,
         transcript=terminal.transcript(),
+        signer=args.signer,
     )
     print_summary(run, verdict, paths)
+    say_attestation(args.signer, verdict, paths)
     return verdict.exit_code
+
+
+def sealed_paths(report_dir: Path, name: str) -> list[Path]:
+    """The files a sealed run adds beside its reports: the evidence bundle and the certificate page."""
+    return [report_dir / f"{name}-evidence.zip", certificate.path_for(report_dir, name)]
+
+
+def say_attestation(signer: SigningKey | None, verdict: Verdict, paths: dict[str, Path]) -> None:
+    """After the summary: what was signed and how anyone checks it, or why nothing was."""
+    if signer is None:
+        return
+    if verdict.verdict not in attestation.RESULTS:
+        print(
+            f"conformance: not attested: a run that ends {verdict.verdict} is no test result, so nothing was signed "
+            "(the reports are written as usual; attest a run that passes or fails)"
+        )
+    elif "bundle" in paths and paths["bundle"].exists():
+        print(f"  certificate: {paths['certificate']}; signed by key {signer.public.keyid}")
+        public = printable(signer.source + ".pub")
+        print(f"  anyone can check it with the public key: conformance verify {paths['bundle']} --public-key {public}")
 
 
 def seal(
@@ -322,18 +356,27 @@ def seal(
     bundle_key: str | None,
     target_text: str,
     transcript: str = "",
+    signer: SigningKey | None = None,
 ) -> Verdict:
-    """The artefacts as they leave: side files no finding cites dropped, every artefact and the terminal transcript
-    scanned through every view for every secret (and each Basic pair in `pairs`), the evidence bundle signed when a
-    key is given. A secret found withholds them all, and the verdict becomes an error."""
+    """The artefacts as they leave: side files no finding cites dropped, the certificate page written when the
+    result is attested, every artefact and the terminal transcript scanned through every view for every secret
+    (and each Basic pair in `pairs`), then the evidence bundle sealed (HMAC `bundle_key`) and/or attested
+    (`signer`) and scanned in turn. A secret found withholds them all, and the verdict becomes an error."""
     run, verdict = outcome.run, outcome.verdict
     report_dir = paths["json"].parent
     _keep_only_cited(bodies, paths["json"])
+    if signer is not None:
+        document = json.loads(paths["json"].read_text(encoding="utf-8"))
+        if attestation.result_of(document) is None:  # inconclusive or error: no test result to attest
+            signer = None
+        else:
+            paths["certificate"] = certificate.write(report_dir, document, [signer.public])
     finder = leak_scan.finder(secrets, pairs)
     texts = [("the terminal output", transcript)] if transcript else []
     found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], finder, texts=texts)
-    if bundle_key is not None and not found:
-        bundle = write_bundle(report_dir, profile.name, profile.spec_file, profile.spec_bytes, target_text, bundle_key)
+    if (bundle_key is not None or signer is not None) and not found:
+        spec = (profile.spec_file, profile.spec_bytes)
+        bundle = write_bundle(report_dir, profile.name, *spec, target_text, bundle_key, signer=signer)
         found += leak_scan.scan([bundle], finder)
         paths["bundle"] = bundle
     if found:
@@ -382,7 +425,7 @@ def _withhold(
     if even that shows a secret, only the verdict and the names of the artefacts stay."""
     from ..report import verdict_json
 
-    for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
+    for path in [*paths.values(), *sealed_paths(report_dir, profile.name)]:
         path.unlink(missing_ok=True)
     shutil.rmtree(report_dir / f"{profile.name}-bodies", ignore_errors=True)
     document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
@@ -404,6 +447,8 @@ def run_all(args: argparse.Namespace) -> int:
     and independent), then an index of this invocation's runs."""
     if args.base_url or args.fault or args.target_config or args.api_version:
         raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    if args.attest:
+        signing_key(args.attest)  # a bad key fails here, once, not in each run
     from concurrent.futures import ThreadPoolExecutor
 
     from ..report.index import write_index
@@ -414,7 +459,8 @@ def run_all(args: argparse.Namespace) -> int:
     for api in PROFILES:
         for kind in ARTEFACTS:  # an earlier run's report must never stand in for this one's
             (report_dir / f"{api}.{kind}").unlink(missing_ok=True)
-        (report_dir / f"{api}-evidence.zip").unlink(missing_ok=True)
+        for path in sealed_paths(report_dir, api):
+            path.unlink(missing_ok=True)
 
     def one(api: str) -> tuple[int, str]:
         # -P: the current directory (say, a checkout of this repository) must not shadow the installed package.
@@ -440,6 +486,8 @@ def run_all(args: argparse.Namespace) -> int:
             command_line += ["--seed", str(args.seed)]
         if args.bundle:
             command_line.append("--bundle")
+        if args.attest:
+            command_line += ["--attest", args.attest]
         done = subprocess.run(command_line, capture_output=True, text=True)
         return done.returncode, done.stdout + done.stderr
 

@@ -51,4 +51,5 @@ def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path]) -> None:
         log = f" (log: {paths['log']})" if paths["log"].exists() else ""
         print(f"  reports: {', '.join(str(p) for p in shown)}{log}")
     if "bundle" in paths and paths["bundle"].exists():
-        print(f"  evidence bundle: {paths['bundle']} (check it with `conformance verify`)")
+        how = "" if "certificate" in paths else " (check it with `conformance verify`)"  # attested: said after
+        print(f"  evidence bundle: {paths['bundle']}{how}")

@@ -22,11 +22,15 @@ from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from ..cli.common import printable
+from ..report.bundle import KEY_ENV
+from ..report.keys import PASSPHRASE_ENV
 from .scenarios import Interrupt, Scenario, Seen, Step
 
 OUTPUT_KEPT = 4000  # bytes of a client command's output kept per step (its end: where it failed); the rest is read
 SEEN_KEPT = 1000  # exchanges of a step its completion test looks back on (a client in a loop holds no more memory)
 POLL = 0.05
+# The keys that seal the evidence are the certifier's, never the client's: its output is kept in the reports.
+SIGNING_SECRETS = frozenset({PASSPHRASE_ENV, KEY_ENV})
 
 
 @dataclass
@@ -152,7 +156,8 @@ class Driver:
     def _by_command(self, step: Step) -> StepResult:
         assert self.command is not None
         started = time.monotonic()
-        env = {**os.environ, **self.client_env, "CONFORMANCE_STEP": step.id}
+        inherited = {name: value for name, value in os.environ.items() if name not in SIGNING_SECRETS}
+        env = {**inherited, **self.client_env, "CONFORMANCE_STEP": step.id}
         tail: deque[bytes] = deque()
         try:
             process = subprocess.Popen(

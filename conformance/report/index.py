@@ -31,7 +31,12 @@ def write_index(report_dir: Path, apis: list[str], exit_codes: dict[str, int]) -
         verdicts.append(status)
         links = " · ".join(
             f'<a href="{escape(api)}.{kind}">{label}</a>'
-            for kind, label in (("html", "report"), ("json", "verdict JSON"), ("junit.xml", "JUnit XML"))
+            for kind, label in (
+                ("html", "report"),
+                ("json", "verdict JSON"),
+                ("junit.xml", "JUnit XML"),
+                ("certificate.html", "certificate"),  # a signed run (`--attest`)
+            )
             if (report_dir / f"{api}.{kind}").exists()
         )
         rows.append(
