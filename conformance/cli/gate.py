@@ -30,8 +30,9 @@ def _read(path: str) -> dict:
 def command(args: argparse.Namespace) -> int:
     policy = Policy.load(args.policy)
     decisions = [decide(_read(report), policy, dt.date.today()) for report in args.reports]
-    for decision in decisions:
-        print(f"{decision.api}: {'meets the policy' if decision.passes else 'BLOCKED'} ({policy.source})")
+    for report, decision in zip(args.reports, decisions, strict=True):
+        state = "meets the policy" if decision.passes else "BLOCKED"
+        print(f"{report} ({decision.api}): {state} ({policy.source})")
         for line in decision.blocking:
             print(f"  blocks: {line}")
         for line in decision.notes:

@@ -40,7 +40,9 @@ def reference() -> Iterator[RunningServer]:
 
 
 def run_loyalty(url: str, tmp_path: Path, *extra: str, env: dict | None = None):
-    return run_measured(["run", "loyalty", "--base-url", url, *FAST, *extra], tmp_path / "reports", env=env)
+    return run_measured(
+        ["run", "loyalty", "--base-url", url, "--reference-data", *FAST, *extra], tmp_path / "reports", env=env
+    )
 
 
 def within_bounds(result, seconds: float) -> None:
