@@ -44,7 +44,7 @@ def main() -> None:
             def conformance(concurrency: int) -> list[str]:
                 return [
                     *(sys.executable, "-P", "-m", "conformance", "run", "loyalty", "--base-url", url),
-                    *("--ca-bundle", server.ca_bundle, *budget, "--concurrency", str(concurrency)),
+                    *("--ca-bundle", server.ca_bundle, "--reference-data", *budget, "--concurrency", str(concurrency)),
                     *("--report-dir", str(work / f"conformance-{concurrency}")),
                 ]
 

@@ -42,6 +42,7 @@ def main() -> None:
                 server.base_url,
                 "--ca-bundle",
                 server.ca_bundle,
+                "--reference-data",
                 "--max-examples",
                 str(args.max_examples),
                 "--seed",

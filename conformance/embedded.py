@@ -54,7 +54,7 @@ def start_push_sandbox(
 
     from .target import TargetConfig
 
-    defaults = TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
+    defaults = TargetConfig.parse(profile.default_target_config(), "default", profile.config_settings)
     sandbox = push_app.create_app(
         credentials.as_tuple(),
         faults,

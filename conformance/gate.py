@@ -7,7 +7,8 @@ names. Then, per requirement: a failure blocks unless waived; a warning blocks w
 a mandatory requirement that errored or went untested blocks unless waived (or, for rules no run can
 reach, unless the policy accepts them). An inconclusive run blocks unless the policy allows it.
 
-A waiver names a requirement, a reason and an expiry date; from the day after that date it no longer waives.
+A waiver names a requirement, a reason and an expiry date; from the day after that date it no longer waives. A waiver
+for a requirement no spec defines (or that its API's spec lacks) is a policy error: it could never waive anything.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import datetime as dt
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +85,7 @@ class Policy:
                 raise ConfigurationError(f"policy {source}: waiver {index} expires must be a date (2027-01-31)")
             if not str(entry["reason"]).strip():
                 raise ConfigurationError(f"policy {source}: waiver {index} needs a reason")
+            _check_names(source, index, str(entry["requirement"]), entry.get("api"))
             waivers.append(Waiver(entry["requirement"], entry["reason"], entry["expires"], entry.get("api")))
         return cls(
             allow_warnings=data.get("allow_warnings", True),
@@ -106,6 +109,27 @@ class Policy:
         except UnicodeDecodeError:
             raise ConfigurationError(f"policy {path} is not UTF-8 text") from None
         return cls.parse(text, path)
+
+
+@cache
+def known_requirements() -> dict[str, frozenset[str]]:
+    """API -> the requirement ids its verdicts can hold (a service's, with the rules it borrows, and a client's)."""
+    from .profiles import CLIENT_PROFILES, PROFILES
+
+    profiles = [*PROFILES.values(), *CLIENT_PROFILES.values()]
+    return {profile.name: frozenset(profile.requirements) for profile in profiles}
+
+
+def _check_names(source: str, index: int, requirement: str, api: Any) -> None:
+    """A waiver for a requirement no verdict can hold (a typo, a rule renumbered) would never waive anything, and
+    nobody would notice: it is a policy error."""
+    known = known_requirements()
+    if api is not None and api not in known:
+        raise ConfigurationError(f"policy {source}: waiver {index} names api {api!r}; known: {', '.join(known)}")
+    if api is not None and requirement not in known[api]:
+        raise ConfigurationError(f"policy {source}: waiver {index} names {requirement}, which the {api} spec lacks")
+    if not any(requirement in ids for ids in known.values()):
+        raise ConfigurationError(f"policy {source}: waiver {index} names {requirement}, which no spec defines")
 
 
 @dataclass

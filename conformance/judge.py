@@ -8,13 +8,16 @@ A requirement's status, from its records:
 - `error`: a record could not establish it (setup, transport or a bug), and nothing failed it;
 - `warn`: a record warned, and nothing failed or errored;
 - `pass`: at least one record examined it on a relevant answer and passed, and nothing else was found;
-- `not-applicable`: only operations outside the claimed version or the agreed methods are subject to it;
+- `not-applicable`: it does not bind this target (another API version, only operations outside the claimed version
+  or the agreed methods are subject to it, a declared option it does not bind), whatever records speak of it;
 - `not-tested`: no record examined it (a skip says why; `out_of_reach` says why no run can).
 
 The run's verdict, in order of precedence:
 - `error` when a credential was found in the artefacts (exit 5) or the target answered nothing (exit 3);
 - `inconclusive` when no request was sent at all (exit 4);
 - `inconclusive` when every credentialed request was refused: the checks never saw the service (exit 4);
+- `inconclusive` when nearly every request to a documented path got 404 and none succeeded: the base URL is
+  likely wrong, so the checks never saw the documented operations (exit 4);
 - `fail` when a requirement failed (exit 1);
 - `inconclusive` when a mandatory requirement errored or went untested without a true reason, an
   operation never answered with success, or the run deadline cut the run short (exit 4);
@@ -46,11 +49,13 @@ class RunFacts:
     credentialed_statuses: Mapping[int, int] = field(default_factory=dict)  # status -> count, own credentials only
     credential_env: tuple[str, ...] = ()
     operations_without_success: tuple[str, ...] = ()
-    not_applicable: frozenset[str] = frozenset()
+    not_applicable: Mapping[str, str] = field(default_factory=dict)  # rule -> why it does not bind this target
     out_of_reach: Mapping[str, str] = field(default_factory=dict)
     leaks: tuple[str, ...] = ()  # artefacts in which a secret was found
     deadline_reached: str | None = None  # why the run stopped early, when it did
     client: bool = False  # the exchanges are those a partner's client sent to the sandbox (certify-client)
+    documented_statuses: Mapping[int, int] = field(default_factory=dict)  # status -> count, documented operations
+    base_url_advice: str = ""  # what may be wrong with the base URL, said when the answers suggest it is
 
 
 @dataclass
@@ -109,10 +114,11 @@ def judge(records: Iterable[Record], catalogue: Mapping[str, Requirement], facts
         own = by_requirement[req_id]
         status = requirement_status(requirement, own)
         why = None
-        if status == NOT_TESTED:
-            if req_id in facts.not_applicable:
-                status = NOT_APPLICABLE
-            elif req_id in facts.out_of_reach:
+        if req_id in facts.not_applicable:  # a rule that does not bind this target: no record speaks for or against
+            status, own = NOT_APPLICABLE, []
+            why = facts.not_applicable[req_id] if isinstance(facts.not_applicable, Mapping) else None
+        elif status == NOT_TESTED:
+            if req_id in facts.out_of_reach:
                 why = f"out of reach: {facts.out_of_reach[req_id]}"
             else:
                 skips = [record.reason for record in own if record.status == SKIP]
@@ -160,6 +166,14 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             "inconclusive", [reason + (f": check {env}" if env else "")], EXIT_CODES["inconclusive"], results
         )
 
+    misdirected = _misdirected(facts.documented_statuses)
+    if misdirected:
+        for result in results.values():
+            if result.status == FAIL:  # what a 404 from the wrong place says is nothing about the service
+                result.status = INCONCLUSIVE
+        reason = misdirected + (f" {facts.base_url_advice}" if facts.base_url_advice else "")
+        return Verdict("inconclusive", [reason], EXIT_CODES["inconclusive"], results)
+
     failed = [req_id for req_id, result in results.items() if result.status == FAIL]
     if failed:
         return Verdict("fail", [f"requirements failed: {', '.join(failed)}"], EXIT_CODES["fail"], results)
@@ -185,6 +199,20 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
     if reasons:
         return Verdict("inconclusive", reasons, EXIT_CODES["inconclusive"], results)
     return Verdict("pass", [], EXIT_CODES["pass"], results)
+
+
+MISDIRECTED_SHARE, MISDIRECTED_LEAST = 0.8, 3  # of the answers to documented paths: 404s, with no success at all
+
+
+def _misdirected(statuses: Mapping[int, int]) -> str:
+    """Why the answers suggest the requests went to the wrong place ("" when they do not): nearly every request to a
+    documented path got 404 and none succeeded. A service at the right address answers some request with success."""
+    total, not_found = sum(statuses.values()), statuses.get(404, 0)
+    if total < MISDIRECTED_LEAST or any(200 <= status < 300 for status in statuses):
+        return ""
+    if not_found < MISDIRECTED_SHARE * total:
+        return ""
+    return f"{not_found} of {total} requests to documented paths got 404 and none succeeded: is the base URL right?"
 
 
 def _listing(counts: Mapping[object, int]) -> str:

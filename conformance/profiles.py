@@ -78,6 +78,10 @@ class Profile:
     # Whose conformance the profile certifies: the service (`conformance run`) or a partner's client of it
     # (`conformance certify-client`, judged on the spec's x-client-requirements).
     party: str = "service"
+    # Identity of the target config -> the rules only it lets the suite test (a run without it cannot test them).
+    identity_rules: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Rules judged on the callbacks the target posts: a run without a callback listener cannot test them.
+    callback_rules: tuple[str, ...] = ()
 
     def reach_of(self, config: Any) -> dict[str, str]:
         return self.reach(config) if self.reach is not None else {}
@@ -111,6 +115,16 @@ class Profile:
             other = catalogue(load_spec(spec_file))
             requirements.update({req_id: other[req_id] for req_id in ids})
         return requirements
+
+    @cached_property
+    def config_settings(self) -> TargetSettings:
+        """What the target config may hold: the profile's settings and identities, and the declared options (the
+        spec's `x-options` and the API version)."""
+        from .options import spec_options
+
+        options = {"api_version": tuple(self.api_versions)}
+        options.update({name: tuple(option.values) for name, option in spec_options(self.spec).items()})
+        return replace(self.target_settings, options=options)
 
     @property
     def decisions(self) -> list[dict[str, str]]:
@@ -158,6 +172,13 @@ class Profile:
                     problems.append(f"check {getattr(check, '__name__', check)}: rule {rule!r} maps to no requirement")
                 problems += [f"rule {rule!r} maps to {i}, not in the catalogue" for i in ids or () if i not in known]
         problems += [f"out_of_reach names {i}, not in the catalogue" for i in self.out_of_reach if i not in known]
+        needed = [i for ids in self.identity_rules.values() for i in ids] + list(self.callback_rules)
+        problems += [f"a needed identity or listener names {i}, not in the catalogue" for i in needed if i not in known]
+        options = self.config_settings.options
+        for req_id, requirement in known.items():
+            for name, values in requirement.applies_when:
+                if not set(values) <= set(options.get(name, ())):
+                    problems.append(f"{req_id} applies when {name} is {values}: not a value of the spec's x-options")
         if self.party == "service" and self.spec.get("x-availability-rule") not in known:
             problems.append("the spec's x-availability-rule names no requirement of its catalogue")
         if problems:
@@ -239,8 +260,20 @@ LOYALTY = Profile(
             "cyrillic": {"email": str, "card_number": str},
             "without_card": {"msisdn": str, "email": str, "birth_date": str},
             "blocked": {"msisdn": str, "email": str, "birth_date": str},
-        }
+        },
+        required_keys={
+            "with_card": ("msisdn", "email", "birth_date", "card_number"),
+            "cyrillic": ("email", "card_number"),
+            "without_card": ("msisdn|email|birth_date",),
+            "blocked": ("msisdn|email|birth_date",),
+        },
     ),
+    identity_rules={
+        "with_card": ("R-LOY-11", "R-LOY-12", "R-LOY-13", "R-LOY-14", "R-LOY-21", "R-LOY-23", "R-LOY-25"),
+        "without_card": ("R-LOY-18", "R-LOY-39"),
+        "cyrillic": ("R-LOY-06",),
+        "blocked": ("R-LOY-20",),
+    },
     schemathesis_config={
         # Only 200 and 422 exist (R-LOY-07); the suite prefers 422 for a schema-violating request (R-LOY-38).
         "checks": {
@@ -308,7 +341,23 @@ PUSH = Profile(
             "unregistered": {"msisdn": (int, str)},
             "initial_account": {"login": str, "password": str, "new_password": str},
         },
+        required_keys={
+            "registered": ("msisdn",),
+            "unregistered": ("msisdn",),
+            "initial_account": ("login", "password", "new_password"),
+        },
+        # Every validation probe is a send to it: without it, a host that accepted one would message someone.
+        required_identities={"unregistered": "a number with no Koshelek user, where the validation probes go"},
     ),
+    identity_rules={
+        # The callback round and the rate-limit test send to it too.
+        "registered": (
+            *("R-PUSH-16", "R-BULK-02", "R-RATE-02", "R-RATE-04", "R-PUSH-17", "R-STATE-02"),
+            *("R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06", "R-CB-13"),
+        ),
+        "initial_account": ("R-PUSH-05", "R-PUSH-06", "R-PUSH-07"),
+    },
+    callback_rules=("R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06", "R-CB-13", "R-PUSH-17", "R-STATE-02"),
     schemathesis_config={
         "checks": {
             "negative_data_rejection": {"expected-statuses": ["400"]},
@@ -399,6 +448,12 @@ IMBEE = Profile(
     target_settings=TargetSettings(
         settings={"user_id_prefix": str, "default_max_retries": int, "default_date_limit": str},
         identities={"bot": {"bot_idsha": str}, "recipient": {"mail": str, "celullar": str}},
+        required_keys={"bot": ("bot_idsha",), "recipient": ("mail|celullar",)},
+        # The token tests send to them: without them the suite would make up a bot and an inbox.
+        required_identities={
+            "bot": "a bot of the account, for whom /token/new makes tokens",
+            "recipient": "an inbox or phone of your test environment, where /token/new sends the tokens",
+        },
     ),
     schemathesis_config={
         "checks": {
@@ -429,6 +484,8 @@ def _client_of(service: Profile) -> Profile:
         out_of_reach={},
         reach=None,
         sequential_because="",
+        identity_rules={},
+        callback_rules=(),
     )
 
 

@@ -15,6 +15,7 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -23,6 +24,7 @@ from .judge import RunFacts
 from .outcomes import FAIL, Record, RecordLog
 from .report.exchange import Replay, Sidecar
 from .report.exchange import record as exchange_record
+from .target import base_url_advice
 from .transport import AnswerTooLarge, NotSent, RunDeadline, cause_of
 
 if TYPE_CHECKING:
@@ -63,6 +65,9 @@ class Recorder:
         self.deadline_reached: str | None = None
         self.handed_out_ids: set[str] = set()  # ids the target's answers named (profile.response_ids)
         self._expected_auth = self._credential_header()
+        # Answers to documented operations, by status: nearly all 404 says the base URL is wrong, not the service.
+        self.documented_statuses: Counter[int] = Counter()
+        self.operation_of: Any = None  # (method, URL path) -> the documented operation's label ("" for none)
 
     def add(self, record: Record) -> None:
         self.records.add(record)
@@ -93,6 +98,8 @@ class Recorder:
                 self._learn_ids(response.content)
             if self._carries_own_credentials(request):
                 self.credentialed_statuses[response.status_code] += 1
+            if self.operation_of is not None and self.operation_of(str(request.method), urlsplit(request.url).path):
+                self.documented_statuses[response.status_code] += 1
             self._keep(request, response.status_code, dict(response.headers), response.content)
             return
         assert error is not None
@@ -143,6 +150,7 @@ class Recorder:
             "deadline_reached": self.deadline_reached,
             "handed_out_ids": sorted(self.handed_out_ids),
             "secrets": sorted(self.masker.secrets),
+            "documented_statuses": {str(status): n for status, n in self.documented_statuses.items()},
         }
 
     def merge(self, seen: dict[str, Any]) -> None:
@@ -160,10 +168,11 @@ class Recorder:
         self.auth_statuses.update(seen["auth_statuses"])
         self.deadline_reached = self.deadline_reached or seen["deadline_reached"]
         self.handed_out_ids.update(seen["handed_out_ids"])
+        self.documented_statuses.update({int(status): n for status, n in seen["documented_statuses"].items()})
 
     # --- facts for the judge -----------------------------------------------------------------------
 
-    def facts(self, operations: list[str], not_applicable: frozenset[str], out_of_reach: dict[str, str]) -> RunFacts:
+    def facts(self, operations: list[str], not_applicable: dict[str, str], out_of_reach: dict[str, str]) -> RunFacts:
         return RunFacts(
             answered=self.answered,
             unanswered=sum(self.unanswered.values()),
@@ -174,6 +183,8 @@ class Recorder:
             not_applicable=not_applicable,
             out_of_reach=dict(out_of_reach),
             deadline_reached=self.deadline_reached,
+            documented_statuses=dict(self.documented_statuses),
+            base_url_advice=base_url_advice(self.target.base_url, list(self.profile.spec["paths"])),
         )
 
     # --- helpers -------------------------------------------------------------------------------------

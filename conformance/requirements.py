@@ -19,6 +19,8 @@ class Requirement:
     quote: str = ""  # the sentence of the documents a mandatory rule follows from
     versions: tuple[str, ...] = ()  # the API versions the rule binds (empty: every version)
     check: str = ""  # client rules: "request" (judged on each request) or "behaviour" (over a step's requests)
+    # The declared options the rule binds (`applies-when`: option -> the values under which it applies); empty: any.
+    applies_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 SERVICE_RULES, CLIENT_RULES = "x-requirements", "x-client-requirements"
@@ -35,6 +37,7 @@ def catalogue(spec: Mapping[str, Any], key: str = SERVICE_RULES) -> dict[str, Re
             " ".join(str(entry.get("quote", "")).split()),
             tuple(str(version) for version in entry.get("versions", ())),
             str(entry.get("check", "")),
+            tuple((str(name), tuple(str(v) for v in values)) for name, values in entry.get("applies-when", {}).items()),
         )
         for req_id, entry in spec.get(key, {}).items()
     }

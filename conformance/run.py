@@ -26,11 +26,11 @@ from schemathesis.schemas import BaseSchema
 
 from .callbacks import CallbackListener
 from .embedded import CallbackTarget, Embedded
+from .options import Plan, claimed_version, plan
 from .profiles import Profile, get_profile
 from .recorder import Recorder
 from .report.masking import Masker
 from .target import ConfigurationError, Credentials, Target, TargetConfig, validate_base_url
-from .traceability import ids_within
 from .transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits
 
 DEFAULT_DEADLINE = 1800.0  # seconds for a whole run: a hostile or stalled target cannot hold CI for longer
@@ -68,6 +68,7 @@ class RunOptions:
     api: str
     base_url: str | None = None
     target_config: str | None = None
+    reference_data: bool = False  # a --base-url run with the reference service's sample data, on purpose
     api_version: str | None = None
     max_examples: int = 25
     seed: int | None = None
@@ -99,7 +100,7 @@ class Run:
     breakers: Breakers
     recorder: Recorder
     embedded: Embedded | None = None  # the reference service(s), when no --base-url was given
-    not_applicable: frozenset[str] = frozenset()  # rules of operations outside the claimed version
+    plan: Plan | None = None  # the declared options and what they decide (rules not applicable, not testable)
     callbacks: CallbackListener | None = None  # where the host posts delivery statuses, when it does
     out_of_reach: dict[str, str] = field(default_factory=dict)  # rules no run of this target can reach, and why
     client: Any = None  # the client certification whose journal this run judges (no request is sent)
@@ -110,6 +111,11 @@ class Run:
     @property
     def max_examples(self) -> int:
         return self.options.max_examples
+
+    @property
+    def not_applicable(self) -> dict[str, str]:
+        """Rules that do not bind this target, and why (another version, a method not agreed, a declared option)."""
+        return dict(self.plan.not_applicable) if self.plan is not None else {}
 
     @property
     def scratch(self) -> Path:
@@ -149,10 +155,6 @@ class Run:
             self._scratch = None
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
-
-
 def start(options: RunOptions) -> Run:
     """Resolve the options into a Run (starting the embedded reference service when no URL is given)."""
     if options.client is not None:
@@ -161,16 +163,11 @@ def start(options: RunOptions) -> Run:
     if profile.party == "client":
         command = f"conformance certify-client {profile.name.removesuffix('-client')}"
         raise ConfigurationError(f"the {profile.name} suite judges what a client sent: run `{command}`")
-    config = (
-        TargetConfig.from_path(options.target_config, profile.target_settings)
-        if options.target_config
-        else TargetConfig.parse(
-            profile.default_target_config(), f"default ({profile.target_config_resource})", profile.target_settings
-        )
-    )
-    version = options.api_version or profile.spec_version
-    if version not in profile.api_versions:
-        raise ConfigurationError(f"--api-version {version} is not one of {', '.join(profile.api_versions)}")
+    if options.base_url is not None and options.attach is None and not options.target_config:
+        if not options.reference_data:
+            raise ConfigurationError(no_target_config_message(profile))
+    config = load_target_config(profile, options.target_config)
+    version = claimed_version(profile, config, options.api_version)
     credentials = Credentials.from_env(*profile.credential_env)
     attach = options.attach
     if attach is not None:  # the controller checked the options and started what the run needs
@@ -233,7 +230,9 @@ def start(options: RunOptions) -> Run:
         max_body=options.max_body,
         deadline=time.monotonic() + (attach.seconds_left if attach else options.deadline),
     )
-    schema = _load_schema(profile, target, seed, options.max_examples)
+    listener = callbacks is not None or embedded is not None or (attach is not None and attach.embedded)
+    run_plan = plan(profile, config, version, listener=listener)
+    schema = _load_schema(profile, target, seed, options.max_examples, run_plan.left_out)
     contract_schema = schema
     if profile.operations_not_generated:
         not_generated = set(profile.operations_not_generated)
@@ -241,6 +240,8 @@ def start(options: RunOptions) -> Run:
             func=lambda ctx: ctx.operation.definition.raw.get("operationId") in not_generated
         )
     recorder = Recorder(profile, masker, target, Path(options.artefacts) if options.artefacts else None)
+    operation_of = _operation_matcher(schema, target.base_url)
+    recorder.operation_of = operation_of  # answers to documented paths: how many were 404 (a wrong base URL)
     return Run(
         profile,
         target,
@@ -250,10 +251,10 @@ def start(options: RunOptions) -> Run:
         contract_schema,
         masker,
         limits,
-        Breakers(limits, _operation_matcher(schema, target.base_url)),
+        Breakers(limits, operation_of),
         recorder,
         embedded,
-        frozenset(_not_applicable(profile, schema, version)),
+        run_plan,
         callbacks,
         {**profile.out_of_reach, **profile.reach_of(config)},
         _scratch=scratch,
@@ -308,7 +309,9 @@ def _spec_for_target(profile: Profile, target: Target) -> dict[str, Any]:
     return spec
 
 
-def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int) -> BaseSchema:
+def _load_schema(
+    profile: Profile, target: Target, seed: int, max_examples: int, left_out: dict[str, str]
+) -> BaseSchema:
     spec = _spec_for_target(profile, target)
     operations = [
         *profile.schemathesis_config.get("operations", []),
@@ -338,27 +341,26 @@ def _load_schema(profile: Profile, target: Target, seed: int, max_examples: int)
     schema = schemathesis.openapi.from_dict(spec, config=config)
     # Credentials, trust, limits and redirects come with the run's session (`session=` on every call).
     schema.config.update(base_url=target.base_url, tls_verify=target.verify, request_timeout=target.timeout)
-    skipped = {
-        op["operationId"]
-        for op in _operations(profile.spec)
-        if ("x-since" in op and _version_key(op["x-since"]) > _version_key(target.api_version))
-        or (op.get("x-optional") and op["operationId"] not in target.config.optional_methods)
-    }
-    if skipped:
-        schema = schema.exclude(operation_id=sorted(skipped))
+    if left_out:  # another API version, an optional method not agreed (options.plan says which and why)
+        schema = schema.exclude(operation_id=sorted(left_out))
     return schema
 
 
-def _not_applicable(profile: Profile, schema: BaseSchema, version: str) -> set[str]:
-    """Ids of rules for another API version, and those only operations left out of this run (another version, a
-    method not agreed) are subject to."""
-    included = {result.ok().definition.raw.get("operationId") for result in schema.get_all_operations()}
-    left_out = [op for op in _operations(profile.spec) if op.get("operationId") not in included]
-    kept = [op for op in _operations(profile.spec) if op.get("operationId") in included]
-    other_version = {req.id for req in profile.requirements.values() if req.versions and version not in req.versions}
-    return (set().union(*(ids_within(op) for op in left_out)) - set().union(*(ids_within(op) for op in kept))) | (
-        other_version
+def no_target_config_message(profile: Profile) -> str:
+    template = f"fixtures/{profile.target_config_resource}"
+    return (
+        f"--base-url needs --target-config FILE: your test identities and declared options. Write the template "
+        f"with `conformance init {profile.name} FILE` (or copy {template}), put in your own values, and pass it; "
+        "--reference-data runs with the reference service's sample data instead, on purpose"
     )
+
+
+def load_target_config(profile: Profile, path: str | None) -> TargetConfig:
+    """The partner's target config, or the reference service's (the shipped template) when no file is given."""
+    if path:
+        return TargetConfig.from_path(path, profile.config_settings)
+    source = f"default ({profile.target_config_resource})"
+    return TargetConfig.parse(profile.default_target_config(), source, profile.config_settings)
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

@@ -42,6 +42,12 @@ class TargetSettings:
 
     settings: Mapping[str, type | tuple[type, ...]] = field(default_factory=dict)
     identities: Mapping[str, Mapping[str, type | tuple[type, ...]]] = field(default_factory=dict)
+    # Declared options (the partner's choices where the documents allow several): name -> the values it may take.
+    options: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Keys an identity must have when it is given ("a|b": at least one of them), and why the suite needs them.
+    required_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Identities without which no run is honest (the suite would send made-up data): a missing one is an error.
+    required_identities: Mapping[str, str] = field(default_factory=dict)  # name -> what it is for
 
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", list: "a list of strings", bool: "true or false"}
@@ -78,13 +84,16 @@ class TargetConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"target config {source} is not valid TOML: {exc}") from None
         allowed = allowed or TargetSettings()
-        settings_types = {"optional_methods": list, **allowed.settings}
+        settings_types = {"optional_methods": list, **allowed.settings, **{name: str for name in allowed.options}}
         for key, value in data.items():
             if key == "identities":
                 continue
             if key not in settings_types:
                 known = ", ".join(sorted(settings_types)) or "none"
                 raise ConfigurationError(f"target config {source}: unknown key {key!r} (known keys: {known})")
+            if key in allowed.options and value not in allowed.options[key]:
+                values = " or ".join(f'"{v}"' for v in allowed.options[key])
+                raise ConfigurationError(f"target config {source}: {key} must be {values}, not {value!r}")
             if not _fits(value, settings_types[key]):
                 raise ConfigurationError(
                     f"target config {source}: {key} must be {_type_name(settings_types[key])}, not {value!r}"
@@ -107,6 +116,15 @@ class TargetConfig:
                     raise ConfigurationError(
                         f"target config {source}: identities.{name}.{key} must be {_type_name(expected)}, not {value!r}"
                     )
+        for name, keys in allowed.required_keys.items():
+            identity = identities.get(name)
+            for key in keys if identity is not None else ():
+                if not any(choice in identity for choice in key.split("|")):
+                    wanted = " or ".join(key.split("|"))
+                    raise ConfigurationError(f"target config {source}: [identities.{name}] needs {wanted}")
+        for name, purpose in allowed.required_identities.items():
+            if name not in identities:
+                raise ConfigurationError(f"target config {source}: [identities.{name}] is required ({purpose})")
         for key, value in data.items():
             if isinstance(value, str) and key.endswith("_path") and not value.startswith("/"):
                 raise ConfigurationError(f"target config {source}: {key} = {value!r} must start with '/'")
@@ -137,6 +155,11 @@ class TargetConfig:
 
     def setting(self, name: str, default: Any = None) -> Any:
         return self.settings.get(name, default)
+
+    def option(self, name: str) -> str | None:
+        """A declared option's value, or None when the target config does not declare it."""
+        value = self.settings.get(name)
+        return None if value is None else str(value)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -173,6 +196,20 @@ def validate_base_url(url: str) -> str:
     if parts.query or parts.fragment:
         raise ConfigurationError(f"--base-url {_shown(url)} must not have a query or fragment")
     return url.rstrip("/")
+
+
+def base_url_advice(base_url: str, spec_paths: list[str]) -> str:
+    """What to check in a base URL whose requests all missed: the spec's paths are appended to it."""
+    base_path = urlsplit(base_url).path.rstrip("/")
+    example = next((path for path in spec_paths if "{" not in path), spec_paths[0] if spec_paths else "/")
+    last = base_path.rpartition("/")[2]
+    if last and all(path.startswith(f"/{last}/") for path in spec_paths):
+        shorter = base_url.rstrip("/").removesuffix(f"/{last}")
+        return (
+            f"it ends in /{last} and the spec adds /{last} (requests went to {base_path}{example}); "
+            f"try --base-url {shorter}"
+        )
+    return f"the spec's paths are added to it (e.g. {base_url.rstrip('/')}{example}): give the URL they hang from"
 
 
 @dataclass(frozen=True)

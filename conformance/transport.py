@@ -553,13 +553,22 @@ def describe(exc: BaseException, url: str, *, ca_bundle_given: bool = False) -> 
             return f"unknown host: the name in {url} does not resolve (DNS)"
         if "Connection refused" in text or "ConnectionRefusedError" in text:
             return f"connection refused: nothing listens at {url}"
+        if url.startswith("http://") and cause_of(exc) == "connection closed without an answer":
+            # A TLS server drops a plain-HTTP request like this (or answers it with a few bytes that are no HTTP).
+            return (
+                f"connection closed without an answer at {url}: did you mean https://{url.removeprefix('http://')}? "
+                "(a service that speaks HTTPS drops a plain-HTTP request)"
+            )
         return f"connection failure at {url}: {_reason(text)}"
     return f"request to {url} failed: {_reason(text)}"
 
 
 def _reason(text: str) -> str:
-    # urllib3 nests its reason in a long repr; the last parenthesised part is the useful one.
-    return text.rsplit("(Caused by ", 1)[-1].rstrip(")")[:300]
+    # urllib3 nests its reason in a long repr ("(Caused by SSLError(...))", "('Connection aborted.', Error('...'))"):
+    # its quoted messages are the useful part, and a cut never leaves a bracket open.
+    inner = text.rsplit("(Caused by ", 1)[-1]
+    messages = [a or b for a, b in re.findall(r"'([^']+)'|\"([^\"]+)\"", inner)]
+    return ": ".join(message.rstrip(".") for message in messages)[:300] if messages else inner.rstrip(")")[:300]
 
 
 def probe(session: requests.Session, url: str, *, ca_bundle_given: bool = False) -> int:

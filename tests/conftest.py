@@ -89,7 +89,7 @@ def run_here(args: list[str], report_dir: Path, *, env: dict[str, str | None] | 
 
 def against(server: RunningServer, api: str = "loyalty") -> list[str]:
     """`run API --base-url ... --ca-bundle ...`: the arguments of a run against a service the test started."""
-    return ["run", api, "--base-url", server.base_url, "--ca-bundle", server.ca_bundle or ""]
+    return ["run", api, "--base-url", server.base_url, "--ca-bundle", server.ca_bundle or "", "--reference-data"]
 
 
 def start_service(api: str, faults: tuple[str, ...] = (), *, tls: bool = True) -> RunningServer:
@@ -101,3 +101,26 @@ def start_service(api: str, faults: tuple[str, ...] = (), *, tls: bool = True) -
 def loyalty_service() -> Iterator[RunningServer]:
     with start_service("loyalty") as server:
         yield server
+
+
+def target_config(api: str, *, without: tuple[str, ...] = (), **options: str | None) -> str:
+    """The API's template (what `conformance init API` writes) with the identities `without` names left out and
+    `options` declared (None: the option left undeclared)."""
+    lines, skipping = [], False
+    for line in get_profile(api).default_target_config().splitlines():
+        if line.startswith("["):
+            skipping = line.strip() in {f"[identities.{name}]" for name in without}
+        if skipping:
+            continue
+        key = line.partition("=")[0].strip()
+        if key in options and not line.startswith("#"):
+            continue  # declared below, or left out
+        lines.append(line)
+    declared = [f'{key} = "{value}"' for key, value in options.items() if value is not None]
+    return "\n".join([*declared, *lines]) + "\n"
+
+
+def write_config(tmp_path: Path, api: str, **changes: Any) -> str:
+    path = tmp_path / f"{api}-target.toml"
+    path.write_text(target_config(api, **changes), encoding="utf-8")
+    return str(path)

@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli, start_service
 
 EXIT_USAGE, EXIT_TRANSPORT = 2, 3
+SAMPLE = ["--reference-data"]  # these targets' failures come before any identity is used
 
 
 def assert_clean(result) -> None:
@@ -46,21 +47,21 @@ def silent_server() -> Iterator[str]:
 
 
 def test_connection_refused_is_a_transport_failure(tmp_path: Path) -> None:
-    result = run_cli(["run", "loyalty", "--base-url", f"https://127.0.0.1:{free_port()}"], tmp_path)
+    result = run_cli(["run", "loyalty", "--base-url", f"https://127.0.0.1:{free_port()}", *SAMPLE], tmp_path)
     assert result.exit_code == EXIT_TRANSPORT
     assert "connection refused" in result.stderr
     assert_clean(result)
 
 
 def test_unknown_host_is_a_transport_failure(tmp_path: Path) -> None:
-    result = run_cli(["run", "loyalty", "--base-url", "https://no-such-host.invalid"], tmp_path)
+    result = run_cli(["run", "loyalty", "--base-url", "https://no-such-host.invalid", *SAMPLE], tmp_path)
     assert result.exit_code == EXIT_TRANSPORT
     assert "unknown host" in result.stderr or "connection failure" in result.stderr
     assert_clean(result)
 
 
 def test_timeout_is_a_transport_failure(tmp_path: Path, silent_server: str) -> None:
-    result = run_cli(["run", "loyalty", "--base-url", silent_server, "--timeout", "0.5"], tmp_path)
+    result = run_cli(["run", "loyalty", "--base-url", silent_server, "--timeout", "0.5", *SAMPLE], tmp_path)
     assert result.exit_code == EXIT_TRANSPORT
     assert "timeout" in result.stderr
     assert_clean(result)
@@ -68,7 +69,7 @@ def test_timeout_is_a_transport_failure(tmp_path: Path, silent_server: str) -> N
 
 def test_untrusted_certificate_is_a_tls_failure(tmp_path: Path) -> None:
     with start_service("loyalty") as server:  # its CA is not passed with --ca-bundle
-        result = run_cli(["run", "loyalty", "--base-url", server.base_url], tmp_path)
+        result = run_cli(["run", "loyalty", "--base-url", server.base_url, *SAMPLE], tmp_path)
     assert result.exit_code == EXIT_TRANSPORT
     assert "TLS failure" in result.stderr and "--ca-bundle" in result.stderr
     assert_clean(result)
@@ -94,7 +95,7 @@ def test_wrong_url_is_a_usage_error(url: str, tmp_path: Path) -> None:
 
 def test_missing_credentials_for_a_partner_target_is_a_usage_error(tmp_path: Path) -> None:
     result = run_cli(
-        ["run", "loyalty", "--base-url", "https://partner.example"],
+        ["run", "loyalty", "--base-url", "https://partner.example", *SAMPLE],
         tmp_path,
         env={"CONFORMANCE_USERNAME": None, "CONFORMANCE_PASSWORD": None},
     )
@@ -196,7 +197,7 @@ def test_a_certificate_for_another_host_is_named_as_such(tmp_path: Path) -> None
     threading.Thread(target=server.serve, daemon=True).start()
     try:
         url = f"https://127.0.0.1:{server.bind_addr[1]}"
-        result = run_cli(["run", "loyalty", "--base-url", url, "--ca-bundle", str(ca)], tmp_path)
+        result = run_cli(["run", "loyalty", "--base-url", url, "--ca-bundle", str(ca), *SAMPLE], tmp_path)
     finally:
         server.stop()
     assert result.exit_code == EXIT_TRANSPORT

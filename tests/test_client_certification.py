@@ -107,7 +107,7 @@ def test_the_gate_accepts_a_client_verdict(tmp_path: Path) -> None:
     command = [sys.executable, "-P", "-m", "conformance", "gate", str(tmp_path / "imbee-client.json")]
     gate = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert gate.returncode == 0, gate.stdout + gate.stderr
-    assert "imbee-client: meets the policy" in gate.stdout
+    assert "imbee-client.json (imbee-client): meets the policy" in gate.stdout
 
 
 # --- by hand: what a person with curl does, step by step ----------------------------------------------

@@ -65,8 +65,24 @@ def test_an_expired_waiver_no_longer_waives_and_says_so() -> None:
 
 
 def test_a_waiver_for_another_api_does_not_apply() -> None:
-    failed = verdict(("R-LOY-09", "fail", "mandatory"), outcome="fail")
-    assert not decide(failed, policy(waiver("R-LOY-09", TODAY, api="push")), TODAY).passes
+    # R-CB-05 is a rule of both: push borrows it from the callback spec.
+    failed = {**verdict(("R-CB-05", "fail", "mandatory"), outcome="fail"), "api": "push"}
+    assert decide(failed, policy(waiver("R-CB-05", TODAY, api="push")), TODAY).passes
+    assert not decide(failed, policy(waiver("R-CB-05", TODAY, api="push-callback")), TODAY).passes
+
+
+@pytest.mark.parametrize(
+    "requirement, api, message",
+    [
+        ("R-LOY-99", None, "waiver 1 names R-LOY-99, which no spec defines"),
+        ("R-LOY-09", "push", "waiver 1 names R-LOY-09, which the push spec lacks"),
+        ("R-LOY-09", "loyalti", "waiver 1 names api 'loyalti'"),
+    ],
+)
+def test_a_waiver_that_can_never_waive_is_a_policy_error(requirement: str, api: str | None, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        policy(waiver(requirement, TODAY, api=api))
+    assert policy(waiver("C-PUSH-01", TODAY, api="push-client")).waivers  # a client rule is a known rule too
 
 
 def test_warnings_block_only_when_the_policy_forbids_them() -> None:
@@ -158,6 +174,11 @@ def test_the_gate_command_exits_non_zero_when_any_report_is_blocked(tmp_path: Pa
     assert subprocess.run([*gate, str(good)], capture_output=True).returncode == 0
     blocked = subprocess.run([*gate, str(good), str(bad)], capture_output=True, text=True)
     assert blocked.returncode == 1
-    assert "loyalty: BLOCKED" in blocked.stdout and "blocks: R-LOY-09 failed" in blocked.stdout
+    assert f"{bad} (loyalty): BLOCKED" in blocked.stdout and f"{good} (push): meets the policy" in blocked.stdout
+    assert "blocks: R-LOY-09 failed" in blocked.stdout
     broken = subprocess.run([*gate, str(tmp_path / "missing.json")], capture_output=True, text=True)
     assert broken.returncode == 2 and "Traceback" not in broken.stderr
+    unknown = tmp_path / "policy.toml"
+    unknown.write_text(waiver("R-LOY-99", TODAY), encoding="utf-8")
+    refused = subprocess.run([*gate[:-1], str(unknown), str(good)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "R-LOY-99, which no spec defines" in refused.stderr, refused.stderr

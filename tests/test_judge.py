@@ -82,7 +82,7 @@ def record(req: str, status: str, test: str = "t", check: str = "check", reason:
         ),
         pytest.param(
             [record("M-1", PASS)],
-            RunFacts(answered=10, not_applicable=frozenset({"M-2"})),
+            RunFacts(answered=10, not_applicable={"M-2": "it binds API version 1.0.0; the run claims 1.1.0"}),
             {"M-2": "not-applicable"},
             "pass",
             0,
@@ -128,6 +128,46 @@ def record(req: str, status: str, test: str = "t", check: str = "check", reason:
             4,
             id="an-operation-never-succeeded",
         ),
+        pytest.param(
+            [record("M-1", PASS), record("M-2", FAIL)],
+            RunFacts(answered=10, not_applicable={"M-2": 'the target config declares blocked_card = "issued"'}),
+            {"M-2": "not-applicable"},
+            "pass",
+            0,
+            id="a-rule-a-declared-option-does-not-bind-is-not-applicable-whatever-its-records",
+        ),
+        pytest.param(
+            [record("M-1", FAIL), record("M-2", FAIL)],
+            RunFacts(answered=20, documented_statuses={404: 18, 422: 2}),
+            {"M-1": "inconclusive", "M-2": "inconclusive"},
+            "inconclusive",
+            4,
+            id="nearly-every-documented-path-404-is-a-wrong-base-url",
+        ),
+        pytest.param(
+            [record("M-1", FAIL), record("M-2", PASS)],
+            RunFacts(answered=20, documented_statuses={404: 19, 200: 1}),
+            {"M-1": "fail"},
+            "fail",
+            1,
+            id="404s-beside-a-success-are-the-services-own",
+        ),
+        pytest.param(
+            [record("M-1", FAIL), record("M-2", PASS)],
+            RunFacts(answered=20, documented_statuses={404: 10, 422: 10}),
+            {"M-1": "fail"},
+            "fail",
+            1,
+            id="404s-on-half-the-requests-are-the-services-own",
+        ),
+        pytest.param(
+            [record("M-1", FAIL), record("M-2", PASS)],
+            RunFacts(answered=20, documented_statuses={503: 20}),
+            {"M-1": "fail"},
+            "fail",
+            1,
+            id="an-outage-is-no-wrong-base-url",
+        ),
         pytest.param(BOTH_PASS, RunFacts(answered=10, leaks=("loyalty.html",)), {}, "error", 5, id="leak-found"),
         pytest.param(
             BOTH_PASS, RunFacts(answered=10, deadline_reached="deadline"), {}, "inconclusive", 4, id="deadline"
@@ -162,3 +202,20 @@ def test_findings_keep_the_most_serious_first_and_passes_are_counted() -> None:
     result = judge(records, CATALOGUE, ANSWERED).requirements["M-1"]
     assert [f.status for f in result.findings] == [FAIL, WARN]
     assert result.passes == 3
+
+
+def test_a_rule_not_applicable_says_why_and_keeps_no_finding() -> None:
+    why = 'the target config declares blocked_card = "issued"; the rule binds blocked_card = "refused"'
+    result = judge(
+        [record("M-1", PASS), record("M-2", FAIL)], CATALOGUE, RunFacts(answered=2, not_applicable={"M-2": why})
+    )
+    assert result.requirements["M-2"].why_untested == why and result.requirements["M-2"].findings == []
+
+
+def test_a_wrong_base_url_is_named_with_what_to_check() -> None:
+    advice = "it ends in /v1 and the spec adds /v1 (requests went to /v1/v1/card); try --base-url https://host"
+    facts = RunFacts(answered=16, documented_statuses={404: 16}, base_url_advice=advice)
+    result = judge([record("M-1", FAIL)], CATALOGUE, facts)
+    assert result.reasons == [
+        f"16 of 16 requests to documented paths got 404 and none succeeded: is the base URL right? {advice}"
+    ]

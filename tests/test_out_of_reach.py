@@ -41,9 +41,12 @@ def test_the_documented_rate_limit_is_beyond_any_run() -> None:
     assert "1,000,000" in push.out_of_reach["R-RATE-01"]
 
 
+WITHOUT_LIMIT = "[identities.registered]\nmsisdn = 79216668899\n[identities.unregistered]\nmsisdn = 79990000000\n"
+
+
 def test_the_rate_limit_rule_is_out_of_reach_only_without_a_reachable_limit() -> None:
     push = PROFILES["push"]
-    with_limit = TargetConfig.parse(push.default_target_config(), "default", push.target_settings)
+    with_limit = TargetConfig.parse(push.default_target_config(), "default", push.config_settings)
     assert "rate_limit_per_minute" in with_limit.settings and push.reach_of(with_limit) == {}
-    without = TargetConfig.parse("[identities.registered]\nmsisdn = 79216668899\n", "test", push.target_settings)
+    without = TargetConfig.parse(WITHOUT_LIMIT, "test", push.config_settings)
     assert "R-RATE-02" in push.reach_of(without) and "1,000,000/min" in push.reach_of(without)["R-RATE-02"]

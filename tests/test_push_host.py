@@ -74,6 +74,7 @@ def run_against_host(tmp_path: Path, *faults: str):
                 ca,
                 "--callback-listen",
                 f"127.0.0.1:{port}",
+                "--reference-data",
                 "--max-examples",
                 "5",
                 "--seed",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import against, run_here, start_service
 
+from conformance.cli import main
 from conformance.profiles import PROFILES
 
 # A fixed seed keeps these runs reproducible. The references run at the default budget (no false alarm where a
@@ -36,9 +37,13 @@ VARIANTS = [
 @pytest.mark.slow
 @pytest.mark.parametrize("api", sorted(PROFILES))
 def test_reference_service_conforms_with_no_failure_and_no_warning(api: str, tmp_path: Path) -> None:
-    result = run_here(["run", api, *REFERENCE_OPTIONS], tmp_path)
+    # With the template `conformance init` writes, as it stands: every template passes against the reference.
+    template = tmp_path / f"{api}-target.toml"
+    assert main(["init", api, str(template)]) == 0
+    result = run_here(["run", api, "--target-config", str(template), *REFERENCE_OPTIONS], tmp_path)
     verdict = result.verdict(api)
     assert result.exit_code == 0, result.stdout + result.stderr
+    assert verdict["target_config"]["source"] == str(template)
     assert verdict["verdict"] == "pass"
     assert verdict["counts"]["fail"] == 0 and verdict["counts"]["warn"] == 0, verdict["counts"]
     assert verdict["not_run"] == {}, verdict["not_run"]

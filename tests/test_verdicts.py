@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, against, run_cli, start_service
+from conftest import PASSWORD, against, run_cli, start_service, write_config
 
 from conformance.fixtures.server import serve
-from conformance.profiles import get_profile
 
 EXIT_INCONCLUSIVE = 4
 OPTIONS = ["--max-examples", "3", "--seed", "11"]
@@ -47,11 +46,8 @@ def test_a_target_answering_only_server_errors_fails_the_availability_rule(tmp_p
 
 @pytest.mark.slow
 def test_an_untested_mandatory_requirement_keeps_a_clean_run_from_passing(tmp_path: Path) -> None:
-    config = get_profile("loyalty").default_target_config()
-    without_blocked = config.split("[identities.blocked]")[0]  # the blocked identity is the file's last table
-    target = tmp_path / "target.toml"
-    target.write_text(without_blocked, encoding="utf-8")
-    result = run_cli(["run", "loyalty", "--target-config", str(target), *OPTIONS], tmp_path)
+    target = write_config(tmp_path, "loyalty", without=("blocked",), blocked_card="refused")
+    result = run_cli(["run", "loyalty", "--target-config", target, *OPTIONS], tmp_path)
     verdict = result.verdict()
     assert result.exit_code == EXIT_INCONCLUSIVE, result.stdout
     assert verdict["counts"]["fail"] == 0

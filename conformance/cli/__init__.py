@@ -13,7 +13,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..target import ConfigurationError
 from ..transport import TransportFailure
-from . import certify, countersign, gate, keygen, run, serve, verify
+from . import certify, countersign, gate, init, keygen, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
 from .terminal import Terminal
 
@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "certify-client": (certify.add_parser, certify.command),
     "keygen": (keygen.add_parser, keygen.command),
     "countersign": (countersign.add_parser, countersign.command),
+    "init": (init.add_parser, init.command),
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,8 @@ from ..report.bundle import KEY_ENV
 from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable, signing_key
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, say_attestation, seal, sealed_paths, suite_arguments
+from .report_dir import clear_previous, exclusive
+from .run import ARTEFACTS, _run_pytest, say_attestation, seal, suite_arguments
 from .summary import print_summary
 from .terminal import terminal_of
 
@@ -96,20 +96,23 @@ def check_options(args: argparse.Namespace) -> tuple[str, int]:
 
 
 def command(args: argparse.Namespace) -> int:
+    host, port = check_options(args)
+    report_dir = Path(args.report_dir)
+    with exclusive(report_dir, f"conformance certify-client {args.api} (report dir {args.report_dir})"):
+        return _certify(args, host, port, report_dir)
+
+
+def _certify(args: argparse.Namespace, host: str, port: int, report_dir: Path) -> int:
     from ..client.session import Certification, CertifyOptions
     from ..plugin import Outcome
 
-    host, port = check_options(args)
     terminal = terminal_of(args)
     profile = CLIENT_PROFILES[args.api]
     started, started_at = time.perf_counter(), time.time()
-    report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     paths["journal"] = report_dir / f"{profile.name}.journal.jsonl"
     bodies = report_dir / f"{profile.name}-bodies"
-    for path in [*paths.values(), *sealed_paths(report_dir, profile.name)]:
-        path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
-    shutil.rmtree(bodies, ignore_errors=True)
+    clear_previous(report_dir, profile.name, (*ARTEFACTS, "journal.jsonl"))  # nothing stale looks like this run's
 
     options = CertifyOptions(
         args.api, paths["journal"], host, port, args.tls, args.client_command, args.step_timeout, args.deadline

@@ -56,8 +56,9 @@ def command(args: argparse.Namespace) -> int:
     today = dt.date.today()
     read = [(report, *_read(report)) for report in args.reports]  # each file read once: decided on as signed
     decisions = [decide(verdict, policy, today) for _, _, verdict in read]
-    for decision in decisions:
-        print(f"{decision.api}: {'meets the policy' if decision.passes else 'BLOCKED'} ({policy.source})")
+    for report, decision in zip(args.reports, decisions, strict=True):
+        state = "meets the policy" if decision.passes else "BLOCKED"
+        print(f"{report} ({decision.api}): {state} ({policy.source})")
         for line in decision.blocking:
             print(f"  blocks: {line}")
         for line in decision.notes:

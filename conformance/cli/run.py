@@ -24,16 +24,18 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..judge import Verdict, judge
+from ..options import Plan, claimed_version, describe_options, plan
 from ..profiles import PROFILES, Profile, get_profile
 from ..report import attestation, certificate
 from ..report import leaks as leak_scan
 from ..report.bundle import KEY_ENV, write_bundle
 from ..report.masking import Masker
-from ..run import DEFAULT_DEADLINE
-from ..target import Credentials, TargetConfig, validate_base_url
+from ..run import DEFAULT_DEADLINE, load_target_config, no_target_config_message
+from ..target import Credentials, validate_base_url
 from ..transport import DEFAULT_MAX_BODY, BoundedSession, Breakers, Limits, TransportFailure, probe
 from .common import EXIT_SUITE_BUG, EXIT_USAGE, UsageError, printable, signing_key
 from .progress import Progress
+from .report_dir import clear_previous, exclusive
 from .summary import print_summary
 from .terminal import terminal_of
 
@@ -54,7 +56,16 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--max-examples", type=int, default=25, help="generated examples per operation (default 25)")
     run.add_argument("--seed", type=int, help="seed for reproducible generation (default: random, reported)")
     run.add_argument("--api-version", help="the API version the service claims (default: the spec's)")
-    run.add_argument("--target-config", help="TOML file with your test identities (default: the reference data)")
+    run.add_argument(
+        "--target-config",
+        help="TOML file with your declared options and test identities (`conformance init API FILE` writes the "
+        "template); required with --base-url",
+    )
+    run.add_argument(
+        "--reference-data",
+        action="store_true",
+        help="with --base-url and no --target-config: use the reference service's sample data, on purpose",
+    )
     run.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
     run.add_argument("--timeout", type=float, default=10.0, help="seconds for each answer, headers and body (10)")
     run.add_argument(
@@ -136,8 +147,14 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
             raise UsageError(f"--{name} must be a positive number of seconds")
     if args.max_body < 1:
         raise UsageError("--max-body must be a positive number of bytes")
-    if args.target_config:
-        TargetConfig.from_path(args.target_config, profile.target_settings)  # fail now, with the file's own error
+    if args.base_url:
+        validate_base_url(args.base_url)
+        if not args.target_config and not args.reference_data:  # never the reference's data by accident
+            raise UsageError(no_target_config_message(profile))
+    if args.reference_data and args.target_config:
+        raise UsageError("--reference-data and --target-config exclude each other: give one")
+    args.config = load_target_config(profile, args.target_config)  # fail now, with the file's own error
+    args.version = claimed_version(profile, args.config, args.api_version)
     if args.bundle and not os.environ.get(KEY_ENV):
         raise UsageError(f"--bundle signs the evidence with the key in {KEY_ENV}: set it")
     args.signer = signing_key(args.attest) if args.attest else None
@@ -160,8 +177,6 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
         value = getattr(args, option)
         if value and not Path(value).is_file():
             raise UsageError(f"--{option.replace('_', '-')} {value} is not a file")
-    if args.api_version and args.api_version not in profile.api_versions:
-        raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -245,6 +260,8 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
     ):
         if value is not None:
             arguments += [option, str(value)]
+    if getattr(args, "reference_data", False):
+        arguments.append("--conformance-reference-data")
     if args.seed is not None:
         arguments += ["--hypothesis-seed", str(args.seed)]
     for fault in args.fault:
@@ -252,20 +269,44 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
     return arguments
 
 
+def announce(args: argparse.Namespace, profile: Profile) -> Plan:
+    """Before any request: the options the verdict will hold for, and each rule this run cannot test, and why."""
+    listener = bool(args.callback_listen) or not args.base_url  # the embedded sandbox posts to the suite itself
+    the_plan = plan(profile, args.config, args.version, listener=listener)
+    print(f"conformance: declared options: {printable(describe_options(the_plan.options))}")
+    shortfalls = the_plan.shortfalls(profile.requirements)
+    for line in [*shortfalls, *(f"note: {note}" for note in the_plan.notes)]:
+        print(f"conformance: {printable(line)}")
+    if shortfalls:
+        print(f"conformance: the template names what a full certification needs: `conformance init {profile.name}`")
+    sys.stdout.flush()
+    return the_plan
+
+
+def described(args: argparse.Namespace) -> str:
+    """The run, as the lock of its report directory names it to another run."""
+    where = f" --base-url {args.base_url}" if args.base_url else ""
+    return f"conformance run {args.api}{where} (report dir {args.report_dir})"
+
+
 def command(args: argparse.Namespace) -> int:
     if args.api == "all":
         return run_all(args)
     profile = get_profile(args.api)
     check_options(args, profile)
+    report_dir = Path(args.report_dir)
+    with exclusive(report_dir, described(args)):
+        return run_one(args, profile, report_dir)
+
+
+def run_one(args: argparse.Namespace, profile: Profile, report_dir: Path) -> int:
     terminal = terminal_of(args)
     terminal.use(_env_masker(profile))  # until the run's own masker exists
     started, started_at = time.perf_counter(), time.time()
-    report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     bodies = report_dir / f"{profile.name}-bodies"  # whole bodies the reports show cut
-    for path in [*paths.values(), *sealed_paths(report_dir, profile.name)]:
-        path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
-    shutil.rmtree(bodies, ignore_errors=True)
+    clear_previous(report_dir, profile.name, ARTEFACTS)  # never leave a stale report that looks like this run's
+    options = announce(args, profile).options
     if args.base_url:
         try:
             reach(args, profile)
@@ -274,7 +315,7 @@ def command(args: argparse.Namespace) -> int:
 
             spec = {"file": profile.spec_file, "version": profile.spec_version, "sha256": profile.spec_sha256}
             document = verdict_json.unreachable(
-                profile.name, profile.spec["info"]["title"], validate_base_url(args.base_url), str(exc), spec
+                profile.name, profile.spec["info"]["title"], validate_base_url(args.base_url), str(exc), spec, options
             )
             verdict_json.write(document, paths["json"])
             raise
@@ -445,22 +486,25 @@ def _withhold(
 def run_all(args: argparse.Namespace) -> int:
     """Every suite on its embedded reference, each in a fresh interpreter (two at a time: the runs are CPU-bound
     and independent), then an index of this invocation's runs."""
-    if args.base_url or args.fault or args.target_config or args.api_version:
+    if args.base_url or args.fault or args.target_config or args.api_version or args.reference_data:
         raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
     if args.attest:
         signing_key(args.attest)  # a bad key fails here, once, not in each run
+    report_dir = Path(args.report_dir)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to --report-dir {args.report_dir}: {exc.strerror}") from None
+    with exclusive(report_dir, described(args)):
+        for api in PROFILES:  # an earlier run's report must never stand in for this one's
+            clear_previous(report_dir, api, ARTEFACTS)
+        return _run_each(args, report_dir)
+
+
+def _run_each(args: argparse.Namespace, report_dir: Path) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
     from ..report.index import write_index
-
-    report_dir = Path(args.report_dir)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "index.html").unlink(missing_ok=True)
-    for api in PROFILES:
-        for kind in ARTEFACTS:  # an earlier run's report must never stand in for this one's
-            (report_dir / f"{api}.{kind}").unlink(missing_ok=True)
-        for path in sealed_paths(report_dir, api):
-            path.unlink(missing_ok=True)
 
     def one(api: str) -> tuple[int, str]:
         # -P: the current directory (say, a checkout of this repository) must not shadow the installed package.

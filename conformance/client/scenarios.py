@@ -305,7 +305,7 @@ class ImbeeScenario(Scenario):
         from ..target import TargetConfig
 
         profile = get_profile("imbee")
-        config = TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
+        config = TargetConfig.parse(profile.default_target_config(), "default", profile.config_settings)
         token, key = secrets.token_urlsafe(18), secrets.token_urlsafe(18)
         super().__init__(
             "imbee",

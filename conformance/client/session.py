@@ -162,7 +162,7 @@ class Certification:
         from ..transport import Breakers, Limits
 
         profile = self.profile
-        config = TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
+        config = TargetConfig.parse(profile.default_target_config(), "default", profile.config_settings)
         target = Target(self.base_url, Credentials(*self.scenario.credentials), config, profile.spec_version, True)
         limits = Limits(timeout=options.timeout, max_body=options.max_body)
         return Run(

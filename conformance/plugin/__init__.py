@@ -73,6 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-api", help="the API profile to test (e.g. loyalty)")
     group.addoption("--conformance-base-url", help="the target's base URL; default: the embedded reference service")
     group.addoption("--conformance-target-config", help="TOML file with the partner's test identities")
+    group.addoption(
+        "--conformance-reference-data",
+        action="store_true",
+        help="with --conformance-base-url and no target config: use the reference service's sample data on purpose",
+    )
     group.addoption("--conformance-api-version", help="the API version the target claims")
     group.addoption("--conformance-max-examples", type=int, default=25, help="generated examples per operation")
     group.addoption("--conformance-seed", type=int, help="seed for schemathesis and hypothesis")
@@ -105,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
         api=api,
         base_url=config.getoption("conformance_base_url"),
         target_config=config.getoption("conformance_target_config"),
+        reference_data=config.getoption("conformance_reference_data"),
         api_version=config.getoption("conformance_api_version"),
         max_examples=config.getoption("conformance_max_examples"),
         seed=config.getoption("conformance_seed"),
@@ -261,10 +267,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise RuntimeError(
                 f"{item.nodeid}: " + (f"names unknown requirements {unknown}" if unknown else "names no requirement")
             )
+    _follow_the_plan(config, items, run)
     # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
     if getattr(config.option, "loadgroup", False):  # a worker of a --concurrency run
         group_by_module(items)
+
+
+def _follow_the_plan(config: pytest.Config, items: list[pytest.Item], run: Run) -> None:
+    """A test whose every rule does not bind this target is not part of the run; one whose rules this run cannot
+    test (an identity or option the target config lacks) is skipped with that reason, whatever the test would do."""
+    if run.plan is None:
+        return
+    not_applicable, unmet = run.plan.not_applicable, run.plan.unmet
+    not_binding = [item for item in items if all(req in not_applicable for req in requirements_of(item))]
+    if not_binding:
+        config.hook.pytest_deselected(items=not_binding)
+        items[:] = [item for item in items if item not in not_binding]
+    for item in items:
+        ids = requirements_of(item)
+        lacking = [req for req in ids if req in unmet]
+        if lacking and all(req in unmet or req in not_applicable for req in ids):
+            item.add_marker(pytest.mark.skip(reason=unmet[lacking[0]]))
 
 
 def _junit_properties(config: pytest.Config, verdict: Verdict) -> None:

@@ -135,6 +135,16 @@ def _findings_section(requirements: list[dict[str, Any]]) -> str:
     return "<h2>Findings</h2>" + ("".join(parts) or "<p>None.</p>")
 
 
+def _options(options: dict[str, Any]) -> str:
+    """The partner's declared options the verdict holds for, one per line; an undeclared one says so."""
+    lines = []
+    for name, value in options.items():
+        shown = (", ".join(value) or "none") if isinstance(value, list) else value
+        text = "<i>not declared</i>" if shown is None else f"<code>{escape(str(shown))}</code>"
+        lines.append(f"{escape(name)}: {text}")
+    return "<br>".join(lines)
+
+
 def summary_html(verdict: dict[str, Any]) -> str:
     target = verdict["target"]
     facts = [
@@ -186,6 +196,8 @@ def summary_html(verdict: dict[str, Any]) -> str:
                 f"{verdict['exchanges']['answered']} requests from the client",
             ),
         ]
+    if verdict.get("options"):  # what the verdict holds for: right under the version claimed
+        facts.insert(3, ("Options declared", _options(verdict["options"])))
     if verdict.get("callbacks"):
         callbacks = verdict["callbacks"]
         facts.append(

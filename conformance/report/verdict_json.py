@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..judge import NOT_APPLICABLE as NA
 from ..judge import Verdict
 from ..outcomes import Record
 
@@ -76,6 +77,8 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
             "faulty_variants": list(run.target.faults),
         },
         "api_version": run.target.api_version,
+        # The partner's declared options: the verdict holds for these (a rule they do not bind is not-applicable).
+        "options": dict(run.plan.options) if run.plan is not None else {},
         "spec": {"file": run.profile.spec_file, "version": run.profile.spec_version, "sha256": run.profile.spec_sha256},
         "target_config": run.target.config.summary(),
         "suite_version": __version__,
@@ -91,7 +94,9 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "generated_cases": recorder.answered + sum(recorder.unanswered.values()),
         "auth_failure_statuses": recorder.auth_statuses,
         "not_run": recorder.skips,
-        "not_applicable": sorted(run.not_applicable),
+        "not_applicable": {
+            req_id: result.why_untested for req_id, result in verdict.requirements.items() if result.status == NA
+        },
         "out_of_reach": dict(run.out_of_reach),
         "callbacks": None
         if run.callbacks is None
@@ -115,7 +120,9 @@ def write(document: dict[str, Any], path: str | Path) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
 
 
-def unreachable(api: str, title: str, base_url: str, reason: str, spec: dict[str, str]) -> dict[str, Any]:
+def unreachable(
+    api: str, title: str, base_url: str, reason: str, spec: dict[str, str], options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The verdict of a run that could not reach its target at all: no requirement was examined."""
     return {
         "verdict": "error",
@@ -125,6 +132,7 @@ def unreachable(api: str, title: str, base_url: str, reason: str, spec: dict[str
         "title": title,
         "target": {"base_url": base_url, "embedded_reference": False, "faulty_variants": []},
         "spec": spec,
+        "options": dict(options or {}),
         "suite_version": __version__,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "exchanges": {"answered": 0, "unanswered": {}, "not_sent": {}},

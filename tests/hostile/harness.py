@@ -123,7 +123,9 @@ def leaked_forms(data: bytes, secret: str) -> list[str]:
 
 
 def run_loyalty(url: str, tmp_path: Path, *extra: str, env: dict | None = None) -> Measured:
-    return run_measured(["run", "loyalty", "--base-url", url, *FAST, *extra], tmp_path / "reports", env=env)
+    return run_measured(
+        ["run", "loyalty", "--base-url", url, "--reference-data", *FAST, *extra], tmp_path / "reports", env=env
+    )
 
 
 def within_bounds(result: Measured, seconds: float) -> None:

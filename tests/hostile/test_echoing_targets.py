@@ -22,7 +22,16 @@ pytestmark = pytest.mark.slow
 def run_against(api: str, app, tmp_path: Path, env: dict[str, str]):
     with serve(app) as server:
         return run_measured(
-            ["run", api, "--base-url", server.base_url, "--ca-bundle", server.ca_bundle or "", *FAST],
+            [
+                "run",
+                api,
+                "--base-url",
+                server.base_url,
+                "--ca-bundle",
+                server.ca_bundle or "",
+                "--reference-data",
+                *FAST,
+            ],
             tmp_path / "reports",
             env=env,
         )

@@ -123,7 +123,8 @@ def test_omitted_limits_are_reported_with_their_defaults(run: Run, http: request
         expected = run.target.config.setting(key)
         if expected is not None:
             assert reported == expected, (
-                f"the applied default {key[8:]} is {reported!r}; the target config says {expected!r}"
+                f"the applied default {key[8:]} is {reported!r}; the target config ({run.target.config.source}) says "
+                f"{key} = {expected!r}. Set it only to a fixed default your service applies, or leave it out"
             )
 
 
