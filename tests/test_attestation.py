@@ -377,7 +377,7 @@ def test_the_gates_attestation_lists_the_verdicts_it_decided_on(
     (reports / "push.json").write_text(json.dumps(blocked), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     code, out = cli(capsys, "gate", "reports/loyalty.json", "reports/push.json", "--attest", str(partner))
-    assert code == 1 and "push: BLOCKED" in out and "gate.intoto.json" in out
+    assert code == 1 and "(push): BLOCKED" in out and "gate.intoto.json" in out
     statement = dsse_read((tmp_path / "gate.intoto.json").read_bytes(), Path(f"{partner}.pub").read_bytes())
     subject = {s["name"]: s for s in statement["subject"]}
     assert set(subject) == {"reports/loyalty.json", "reports/push.json"}
