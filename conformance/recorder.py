@@ -19,7 +19,7 @@ import requests
 
 from .judge import RunFacts
 from .outcomes import FAIL, Record, RecordLog
-from .report.exchange import Replay, Sidecar
+from .report.exchange import Replay, Sidecar, own_credential_headers
 from .report.exchange import record as exchange_record
 from .transport import AnswerTooLarge, NotSent, RunDeadline, cause_of
 
@@ -183,8 +183,17 @@ class Recorder:
         content: bytes,
         note: str | None = None,
     ) -> dict[str, Any]:
+        own = own_credential_headers(self.profile.auth_kwargs(self.target.credentials))
         return exchange_record(
-            request, status, headers, content, self.masker, self.replay, sidecar=self.sidecar, note=note
+            request,
+            status,
+            headers,
+            content,
+            self.masker,
+            self.replay,
+            sidecar=self.sidecar,
+            note=note,
+            own_headers=own,
         )
 
     def _credential_header(self) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from ..report.bundle import KEY_ENV
 from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, seal, suite_arguments
+from .run import ARTEFACTS, _run_pytest, add_baseline_option, check_baseline, seal, suite_arguments
 from .summary import print_summary
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help=f"also write DIR/API-client-evidence.zip, signed with the key in {KEY_ENV}",
     )
+    add_baseline_option(certify)
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -84,6 +85,7 @@ def check_options(args: argparse.Namespace) -> tuple[str, int]:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write to --report-dir {args.report_dir}: {exc.strerror}") from None
+    check_baseline(args, CLIENT_PROFILES[args.api].name)
     return _listen(args.listen)
 
 
@@ -121,6 +123,7 @@ def command(args: argparse.Namespace) -> int:
         arguments = [
             *suite_arguments(profile, paths),
             *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
+            *(("--conformance-baseline", args.baseline) if args.baseline else ()),
         ]
         pytest_exit, output = _run_pytest(arguments, outcome, Progress(sys.stdout, started))
         masker = certification.masker

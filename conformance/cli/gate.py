@@ -17,7 +17,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     gate.add_argument("--policy", help="policy TOML: allow_warnings, allow_inconclusive, [[waivers]], ...")
 
 
-def _read(path: str) -> dict:
+def read_verdict(path: str) -> dict:
     try:
         verdict = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
@@ -29,7 +29,7 @@ def _read(path: str) -> dict:
 
 def command(args: argparse.Namespace) -> int:
     policy = Policy.load(args.policy)
-    decisions = [decide(_read(report), policy, dt.date.today()) for report in args.reports]
+    decisions = [decide(read_verdict(report), policy, dt.date.today()) for report in args.reports]
     for decision in decisions:
         print(f"{decision.api}: {'meets the policy' if decision.passes else 'BLOCKED'} ({policy.source})")
         for line in decision.blocking:

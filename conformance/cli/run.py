@@ -72,6 +72,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="also write DIR/API-evidence.zip: reports, spec, target config, signed manifest "
         "(the HMAC key comes from CONFORMANCE_BUNDLE_KEY)",
     )
+    add_baseline_option(run)
     callbacks = run.add_argument_group("callbacks (push: a host that posts delivery statuses)")
     callbacks.add_argument(
         "--callback-listen",
@@ -93,6 +94,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="turn on a faulty variant of the embedded reference service, to see what the suite reports "
         "(repeatable; see `conformance serve API --list-faults`)",
     )
+
+
+def add_baseline_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="a previous verdict JSON, or a curated baseline (TOML/JSON: key, owner, reason, expires per finding): "
+        "the reports mark each finding known or new, and show what changed",
+    )
+
+
+def check_baseline(args: argparse.Namespace, api: str) -> None:
+    """A baseline that cannot be read, or is of another API, is a usage error before anything is sent."""
+    if getattr(args, "baseline", None):
+        from ..baseline import Baseline
+
+        Baseline.load(args.baseline, api)
+        args.baseline = str(Path(args.baseline).resolve())
 
 
 def concurrency(args: argparse.Namespace, profile: Profile) -> int:
@@ -149,6 +168,7 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
             raise UsageError(f"--{option.replace('_', '-')} {value} is not a file")
     if args.api_version and args.api_version not in profile.api_versions:
         raise UsageError(f"--api-version must be one of {', '.join(profile.api_versions)}")
+    check_baseline(args, profile.name)
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -228,6 +248,7 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         ("--conformance-callback-tls-cert", args.callback_tls_cert),
         ("--conformance-callback-tls-key", args.callback_tls_key),
         ("--conformance-callback-public-url", args.callback_public_url),
+        ("--conformance-baseline", args.baseline),
     ):
         if value is not None:
             arguments += [option, str(value)]
@@ -363,6 +384,7 @@ def _withhold(
     shutil.rmtree(report_dir / f"{profile.name}-bodies", ignore_errors=True)
     document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
     document["requirements"] = []  # findings quote exchanges: the bare verdict keeps none
+    document.pop("baseline", None)  # nor the comparison with a baseline, which quotes findings
     verdict_json.write(document, paths["json"])
     print(
         f"conformance: BUG: a credential appears in {', '.join(found)}; the reports were withheld. Please report this.",
@@ -375,6 +397,8 @@ def run_all(args: argparse.Namespace) -> int:
     and independent), then an index of this invocation's runs."""
     if args.base_url or args.fault or args.target_config or args.api_version:
         raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    if args.baseline:
+        raise UsageError("--baseline is one API's: give it to `conformance run API`")
     from concurrent.futures import ThreadPoolExecutor
 
     from ..report.index import write_index

@@ -1,0 +1,379 @@
+"""`conformance rerun REPORT.json [--times N]`: try each failing finding of a report again, and say whether it is
+reproducible, fixed or flaky (see `conformance.rerun`).
+
+The target is the report's (an embedded reference is started again with the same faulty variants), or
+`--base-url`. Credentials come from the environment, as for `conformance run`. The rerun writes its own report
+next to the original (`API.rerun.json`, `API.rerun.html`), linked to it, and never touches the original. A rerun
+is a developer's loop: the verdict of a full run is what certifies.
+
+Exit 0: every finding is fixed. 1: a finding is reproducible or flaky. 2: usage (a file that is not a report,
+a client's report). 3: the target is unreachable. 4: nothing reproduced, but something could not be judged or
+replayed. 5: a credential reached the rerun's report (it is withheld).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..profiles import PROFILES, get_profile
+from ..report import leaks as leak_scan
+from ..rerun import (
+    CLASSES,
+    FIXED,
+    FLAKY,
+    NO_ANSWER,
+    NOT_JUDGED,
+    NOT_REPLAYABLE,
+    NOT_REPRODUCED,
+    REPRODUCED,
+    REPRODUCIBLE,
+    Attempt,
+    ExchangeReplayer,
+    Finding,
+    classify,
+    plan,
+    test_node,
+)
+from ..run import DEFAULT_DEADLINE, RunOptions, start
+from ..transport import DEFAULT_MAX_BODY
+from .common import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUITE_BUG, UsageError, printable
+from .gate import read_verdict
+from .run import pytest_arguments, reach, suite_arguments
+
+MAX_TIMES = 20
+NOTE = "A rerun tries again only what failed; the verdict of a full run is what certifies."
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    rerun = commands.add_parser(
+        "rerun", help="try each failing finding of a report again: reproducible, fixed or flaky (exit 0: all fixed)"
+    )
+    rerun.add_argument("report", help="a verdict JSON written by `conformance run`")
+    rerun.add_argument("--times", type=int, default=3, help=f"attempts per finding (default 3, at most {MAX_TIMES})")
+    rerun.add_argument("--base-url", help="where the service is now (default: the report's target)")
+    rerun.add_argument("--ca-bundle", help="PEM file of the CA that signed the service's certificate")
+    rerun.add_argument("--target-config", help="the run's target config, when the report's is not at its path")
+    rerun.add_argument("--timeout", type=float, default=10.0, help="seconds for each answer, headers and body (10)")
+    rerun.add_argument(
+        "--deadline", type=float, default=DEFAULT_DEADLINE, help=f"seconds for the whole rerun ({DEFAULT_DEADLINE:g})"
+    )
+    rerun.add_argument("--max-body", type=int, default=DEFAULT_MAX_BODY, help="largest answer body read, in bytes")
+    rerun.add_argument("--report-dir", help="where the rerun's report goes (default: next to REPORT)")
+
+
+def _check(args: argparse.Namespace, report: dict[str, Any]) -> None:
+    if report.get("party") == "client":
+        raise UsageError("a client certification is tried again by running `conformance certify-client` again")
+    if report.get("api") not in PROFILES:
+        raise UsageError(f"{args.report} is a verdict of {report.get('api')!r}, which this suite does not know")
+    if not 1 <= args.times <= MAX_TIMES:
+        raise UsageError(f"--times must be a whole number from 1 to {MAX_TIMES}")
+    for name in ("timeout", "deadline"):
+        value = getattr(args, name)
+        if not math.isfinite(value) or value <= 0:
+            raise UsageError(f"--{name} must be a positive number of seconds")
+    if args.max_body < 1:
+        raise UsageError("--max-body must be a positive number of bytes")
+    if args.ca_bundle and not Path(args.ca_bundle).is_file():
+        raise UsageError(f"--ca-bundle {args.ca_bundle} is not a file")
+    if not report.get("target", {}).get("base_url") and not args.base_url:
+        raise UsageError(f"{args.report} names no target: give --base-url")
+
+
+def _target_config(args: argparse.Namespace, report: dict[str, Any]) -> str | None:
+    """The run's target config: --target-config, else the file the report names, else the default."""
+    if args.target_config:
+        return str(args.target_config)
+    source = str(report.get("target_config", {}).get("source") or "")
+    if not source or source.startswith("default ("):
+        return None
+    if not Path(source).is_file():
+        raise UsageError(f"the report's target config {source} is not here: give --target-config")
+    return source
+
+
+def command(args: argparse.Namespace) -> int:
+    report_path = Path(args.report)
+    report = read_verdict(args.report)
+    _check(args, report)
+    profile = get_profile(report["api"])
+    started, started_at = time.perf_counter(), time.time()
+    findings = plan(report)
+    if not findings:
+        print(f"conformance rerun: {args.report} has no failing finding: nothing to try again")
+        return EXIT_PASS
+    target = report.get("target", {})
+    embedded = bool(target.get("embedded_reference")) and not args.base_url
+    faults = tuple(target.get("faulty_variants", [])) if embedded else ()
+    base_url = None if embedded else (args.base_url or target["base_url"])
+    report_dir = Path(args.report_dir) if args.report_dir else report_path.parent
+    paths = {kind: report_dir / f"{profile.name}.rerun.{kind}" for kind in ("json", "html")}
+    bodies = report_dir / f"{profile.name}-rerun-bodies"
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write to {report_dir}: {exc.strerror}") from None
+    for path in paths.values():
+        path.unlink(missing_ok=True)
+    shutil.rmtree(bodies, ignore_errors=True)
+    options = RunOptions(
+        api=profile.name,
+        base_url=base_url,
+        target_config=_target_config(args, report),
+        api_version=report.get("api_version"),
+        max_examples=int(report.get("max_examples") or 25),
+        seed=report.get("seed"),
+        ca_bundle=args.ca_bundle,
+        timeout=args.timeout,
+        deadline=args.deadline,
+        max_body=args.max_body,
+        faults=faults,
+        artefacts=str(bodies),
+    )
+    if base_url is not None:
+        reach(
+            argparse.Namespace(
+                base_url=base_url, ca_bundle=args.ca_bundle, timeout=args.timeout, max_body=args.max_body
+            ),
+            profile,
+        )
+    where = base_url or "the embedded reference service" + (f" with {', '.join(faults)}" if faults else "")
+    print(f"conformance rerun: {len(findings)} finding(s) of {args.report}, {args.times} time(s) each, at {where}")
+    results: dict[str, dict[str, Any]] = {}
+    secrets: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    run = start(options)
+    try:
+        from ..plugin import schemathesis_bridge
+
+        schemathesis_bridge.install(run)
+        secrets += [*run.target.config.secrets()]
+        if profile.auth_headers is None:
+            pairs.append(run.target.credentials.as_tuple())
+        replayer = ExchangeReplayer(run, str(target.get("base_url") or ""))
+        try:
+            for finding in findings:
+                if not finding.by_test:
+                    results[finding.key] = _replay(replayer, finding, args.times)
+        finally:
+            replayer.close()
+        secrets += list(run.masker.secrets)
+        resolved = {"base_url": run.target.base_url, "embedded_reference": embedded, "faulty_variants": list(faults)}
+    finally:
+        run.stop()
+    by_test = [finding for finding in findings if finding.by_test]
+    if by_test:
+        results.update(_rerun_tests(by_test, args, options, profile))
+    document = _document(report, report_path, findings, results, args.times, resolved, started, started_at)
+    _write(document, paths)
+    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], leak_scan.needles(secrets, pairs))
+    if found:
+        for path in paths.values():
+            path.unlink(missing_ok=True)
+        shutil.rmtree(bodies, ignore_errors=True)
+        print(
+            f"conformance rerun: BUG: a credential appears in {', '.join(found)}; the report was withheld.",
+            file=sys.stderr,
+        )
+        return EXIT_SUITE_BUG
+    _print(document, paths)
+    return document["exit_code"]
+
+
+def _replay(replayer: ExchangeReplayer, finding: Finding, times: int) -> dict[str, Any]:
+    request = replayer.replayable(finding)
+    if isinstance(request, str):
+        return {"how": "exchange replayed", "classification": NOT_REPLAYABLE, "why": request, "attempts": []}
+    attempts = [
+        replayer.attempt(finding, request, f"rerun {finding.key} attempt {number}") for number in range(1, times + 1)
+    ]
+    return _result("exchange replayed", attempts)
+
+
+def _result(how: str, attempts: list[Attempt]) -> dict[str, Any]:
+    outcomes = [attempt.outcome for attempt in attempts]
+    return {
+        "how": how,
+        "classification": classify(outcomes),
+        "reproduced": outcomes.count(REPRODUCED),
+        "attempts": [attempt.as_dict(number) for number, attempt in enumerate(attempts, 1)],
+    }
+
+
+def _rerun_tests(findings: list[Finding], args: argparse.Namespace, options: RunOptions, profile: Any) -> dict:
+    """A test's own finding: the tests behind them run again, all in one session per attempt."""
+    nodes = list(dict.fromkeys(test for finding in findings for test in [finding.parts.get("test", "")] if test))
+    unusable = [node for node in nodes if not test_node(node)]
+    results: dict[str, dict[str, Any]] = {}
+    for finding in findings:
+        if finding.parts.get("test") in unusable or not finding.parts.get("test"):
+            results[finding.key] = {
+                "how": "test run again",
+                "classification": NOT_REPLAYABLE,
+                "why": "the report does not name the test as a suite's test id",
+                "attempts": [],
+            }
+    runnable = [node for node in nodes if node not in unusable]
+    sessions = [_session(runnable, options, profile) for _ in range(args.times)] if runnable else []
+    for finding in findings:
+        if finding.key in results:
+            continue
+        attempts = [_judge_session(finding, verdict) for verdict in sessions]
+        results[finding.key] = _result("test run again", attempts)
+    return results
+
+
+def _session(nodes: list[str], options: RunOptions, profile: Any) -> dict[str, Any] | None:
+    """One pytest session of the given tests against the rerun's target; its verdict document (None: no verdict)."""
+    from ..plugin import Outcome
+    from .progress import Progress
+    from .run import _run_pytest
+
+    with tempfile.TemporaryDirectory(prefix="conformance-rerun-") as scratch:
+        paths = {kind: Path(scratch) / f"{profile.name}.{kind}" for kind in ("json", "html", "junit.xml")}
+        namespace = argparse.Namespace(
+            max_examples=options.max_examples,
+            timeout=options.timeout,
+            deadline=options.deadline,
+            max_body=options.max_body,
+            workers=1,
+            base_url=options.base_url,
+            seed=options.seed,
+            api_version=options.api_version,
+            target_config=options.target_config,
+            ca_bundle=options.ca_bundle,
+            callback_listen=None,
+            callback_tls_cert=None,
+            callback_tls_key=None,
+            callback_public_url=None,
+            baseline=None,
+            fault=list(options.faults),
+        )
+        arguments = pytest_arguments(namespace, profile, paths)
+        root = resources.files("conformance.suites")
+        first = suite_arguments(profile, paths)[0]
+        arguments = [str(root.joinpath(node.split("::", 1)[0])) + "::" + node.split("::", 1)[1] for node in nodes] + [
+            argument for argument in arguments if argument != first
+        ]
+        with contextlib.redirect_stderr(io.StringIO()):
+            _run_pytest(
+                [*arguments, "--conformance-artefacts", str(Path(scratch) / "bodies")],
+                Outcome(),
+                Progress(io.StringIO(), time.perf_counter()),
+            )
+        try:
+            return json.loads(paths["json"].read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+
+def _judge_session(finding: Finding, verdict: dict[str, Any] | None) -> Attempt:
+    if verdict is None:
+        return Attempt(NOT_JUDGED, "the tests did not finish (a suite that changed, or a test that no longer exists)")
+    test = finding.parts.get("test", "")
+    requirement = next((r for r in verdict.get("requirements", []) if r["id"] == finding.requirement), None)
+    if requirement is None:
+        return Attempt(NOT_JUDGED, f"{finding.requirement} is not in this suite's catalogue")
+    found = [
+        {"key": f["key"], "requirement": requirement["id"], "title": f.get("title", ""), "status": f["status"]}
+        for f in requirement.get("findings", [])
+        if test in f.get("tests", []) and f.get("status") in ("fail", "error", "warn")
+    ]
+    same = next((f for f in requirement.get("findings", []) if f.get("key") == finding.key), None)
+    if same is not None:
+        return Attempt(REPRODUCED, "", None, found, same.get("exchange"))
+    if test in requirement.get("examined_by", []):
+        return Attempt(NOT_REPRODUCED, "", None, found)
+    why = verdict.get("not_run", {}).get(test) or (found[0]["title"] if found else "the test did not run")
+    return Attempt(NOT_JUDGED, str(why), None, found)
+
+
+def _document(
+    report: dict[str, Any],
+    report_path: Path,
+    findings: list[Finding],
+    results: dict[str, dict[str, Any]],
+    times: int,
+    target: dict[str, Any],
+    started: float,
+    started_at: float,
+) -> dict[str, Any]:
+    entries = []
+    for finding in findings:
+        entries.append(
+            {
+                "key": finding.key,
+                "requirement": finding.requirement,
+                "key_parts": finding.parts,
+                "title": finding.title,
+                "status_in_report": finding.status,
+                **results[finding.key],
+            }
+        )
+    counts = {name: sum(1 for entry in entries if entry["classification"] == name) for name in CLASSES}
+    if counts[REPRODUCIBLE] or counts[FLAKY]:
+        exit_code = EXIT_FAIL
+    elif counts[FIXED] == len(entries):
+        exit_code = EXIT_PASS
+    else:
+        exit_code = EXIT_INCONCLUSIVE
+    original = report_path.resolve()
+    return {
+        "rerun_of": {
+            "report": str(original),
+            "html": str(original.with_suffix(".html")),
+            "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
+            "verdict": report.get("verdict"),
+            "started": report.get("started"),
+            "seed": report.get("seed"),
+        },
+        "api": report.get("api"),
+        "title": report.get("title"),
+        "suite_version": __version__,
+        "target": target,
+        "times": times,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started_at)),
+        "duration_seconds": round(time.perf_counter() - started, 1),
+        "counts": counts,
+        "exit_code": exit_code,
+        "note": NOTE,
+        "findings": entries,
+    }
+
+
+def _write(document: dict[str, Any], paths: dict[str, Path]) -> None:
+    from ..report.html import rerun_html
+
+    paths["json"].write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["html"].write_text(rerun_html(document), encoding="utf-8")
+
+
+def _print(document: dict[str, Any], paths: dict[str, Path]) -> None:
+    for entry in document["findings"]:
+        attempts = entry.get("attempts", [])
+        tally = f"{entry.get('reproduced', 0)}/{len(attempts)} reproduced" if attempts else entry.get("why", "")
+        where = entry["key_parts"].get("test") or entry["key_parts"].get("operation") or ""
+        line = f"  {entry['classification'].upper():<15} {entry['requirement']:<10} {entry['key']}  {where}: "
+        print(printable(line + f"{entry['title'][:100]} ({tally})"))
+        for attempt in attempts:
+            if attempt["outcome"] in (NO_ANSWER, NOT_JUDGED) or attempt["note"]:
+                print(printable(f"        attempt {attempt['attempt']}: {attempt['outcome']} {attempt['note']}"))
+    counts = ", ".join(f"{n} {name}" for name, n in document["counts"].items() if n)
+    print(f"conformance rerun: {counts}. {NOTE}")
+    print(f"  report: {paths['html']}, {paths['json']} (of {document['rerun_of']['report']})")
+
+
+__all__ = ["NOT_REPRODUCED", "add_parser", "command"]
