@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .diff import COMPARED, FAILURES, NotComparable, compare, examination, indexed, seen_again
+from .diff import COMPARED, NotComparable, compare, examination, indexed, seen_again
 from .target import ConfigurationError
 
 MAX_BASELINE_BYTES = 64 * 1024 * 1024
@@ -207,6 +207,3 @@ def _entry(item: Any, where: str) -> Entry:
         raise ConfigurationError(f"{where}: expires must be a date (2027-01-31)")
     parts = {name: str(item[name]) for name in ("requirement", "operation", "check", "test") if name in item}
     return Entry(key, item["owner"].strip(), item["reason"].strip(), expires, parts, str(item.get("title", "")))
-
-
-__all__ = ["FAILURES", "Baseline", "Entry"]

@@ -89,8 +89,11 @@ def partial_reasons(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]
     changed("the claimed API version", old.get("api_version"), new.get("api_version"))
     changed("--max-examples", old.get("max_examples"), new.get("max_examples"))
     old_target, new_target = old.get("target", {}), new.get("target", {})
-    if not (old_target.get("embedded_reference") and new_target.get("embedded_reference")):
-        changed("the target", old_target.get("base_url"), new_target.get("base_url"))  # an embedded one moves
+    moves = new.get("party") == "client" or (
+        old_target.get("embedded_reference") and new_target.get("embedded_reference")
+    )
+    if not moves:  # an embedded reference or a client's sandbox listens on a new port each time
+        changed("the target", old_target.get("base_url"), new_target.get("base_url"))
     changed("the faulty variants", old_target.get("faulty_variants"), new_target.get("faulty_variants"))
     changed("the target config", old.get("target_config"), new.get("target_config"))
     for name, document in (("OLD", old), ("NEW", new)):

@@ -278,6 +278,6 @@ def _operations_of(run: Run) -> Operations:
 _NODE = re.compile(r"^[\w./-]+\.py::[^\x00-\x1f]+$")
 
 
-def test_node(node_id: str) -> bool:
+def is_suite_test_id(node_id: str) -> bool:
     """Whether a report's test id looks like a pytest node id of a suite (it is handed to pytest as an argument)."""
     return bool(_NODE.match(node_id)) and ".." not in node_id.split("::", 1)[0]

@@ -19,10 +19,12 @@ import hashlib
 import io
 import json
 import math
+import os
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,14 +46,14 @@ from ..rerun import (
     ExchangeReplayer,
     Finding,
     classify,
+    is_suite_test_id,
     plan,
-    test_node,
 )
 from ..run import DEFAULT_DEADLINE, RunOptions, start
 from ..transport import DEFAULT_MAX_BODY
 from .common import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUITE_BUG, UsageError, printable
 from .gate import read_verdict
-from .run import pytest_arguments, reach, suite_arguments
+from .run import pytest_arguments, reach
 
 MAX_TIMES = 20
 NOTE = "A rerun tries again only what failed; the verdict of a full run is what certifies."
@@ -77,6 +79,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def _check(args: argparse.Namespace, report: dict[str, Any]) -> None:
     if report.get("party") == "client":
         raise UsageError("a client certification is tried again by running `conformance certify-client` again")
+    if not report.get("requirements"):
+        raise UsageError(f"{args.report} holds no findings (a run that reached nothing, or withheld reports)")
     if report.get("api") not in PROFILES:
         raise UsageError(f"{args.report} is a verdict of {report.get('api')!r}, which this suite does not know")
     if not 1 <= args.times <= MAX_TIMES:
@@ -111,6 +115,7 @@ def command(args: argparse.Namespace) -> int:
     _check(args, report)
     profile = get_profile(report["api"])
     started, started_at = time.perf_counter(), time.time()
+    ends = time.monotonic() + args.deadline
     findings = plan(report)
     if not findings:
         print(f"conformance rerun: {args.report} has no failing finding: nothing to try again")
@@ -176,8 +181,8 @@ def command(args: argparse.Namespace) -> int:
         run.stop()
     by_test = [finding for finding in findings if finding.by_test]
     if by_test:
-        results.update(_rerun_tests(by_test, args, options, profile))
-    document = _document(report, report_path, findings, results, args.times, resolved, started, started_at)
+        results.update(_rerun_tests(by_test, options, profile, args.times, ends))
+    document = _document(report, report_path, report_dir, findings, results, args.times, resolved, started, started_at)
     _write(document, paths)
     found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], leak_scan.needles(secrets, pairs))
     if found:
@@ -213,26 +218,31 @@ def _result(how: str, attempts: list[Attempt]) -> dict[str, Any]:
     }
 
 
-def _rerun_tests(findings: list[Finding], args: argparse.Namespace, options: RunOptions, profile: Any) -> dict:
-    """A test's own finding: the tests behind them run again, all in one session per attempt."""
-    nodes = list(dict.fromkeys(test for finding in findings for test in [finding.parts.get("test", "")] if test))
-    unusable = [node for node in nodes if not test_node(node)]
+def _rerun_tests(findings: list[Finding], options: RunOptions, profile: Any, times: int, ends: float) -> dict:
+    """A test's own finding: the tests behind them run again, all of them in one session per attempt, each session
+    within what is left of the rerun's deadline (`ends`, monotonic)."""
     results: dict[str, dict[str, Any]] = {}
+    nodes: list[str] = []
     for finding in findings:
-        if finding.parts.get("test") in unusable or not finding.parts.get("test"):
+        test = finding.parts.get("test", "")
+        if is_suite_test_id(test):
+            nodes.append(test)
+        else:
+            why = "the report does not name the test by a suite's test id"
             results[finding.key] = {
                 "how": "test run again",
                 "classification": NOT_REPLAYABLE,
-                "why": "the report does not name the test as a suite's test id",
+                "why": why,
                 "attempts": [],
             }
-    runnable = [node for node in nodes if node not in unusable]
-    sessions = [_session(runnable, options, profile) for _ in range(args.times)] if runnable else []
+    nodes = list(dict.fromkeys(nodes))
+    sessions = []
+    for _ in range(times if nodes else 0):
+        left = ends - time.monotonic()
+        sessions.append(_session(nodes, replace(options, deadline=left), profile) if left > 0 else None)
     for finding in findings:
-        if finding.key in results:
-            continue
-        attempts = [_judge_session(finding, verdict) for verdict in sessions]
-        results[finding.key] = _result("test run again", attempts)
+        if finding.key not in results:
+            results[finding.key] = _result("test run again", [_judge_session(finding, verdict) for verdict in sessions])
     return results
 
 
@@ -262,18 +272,13 @@ def _session(nodes: list[str], options: RunOptions, profile: Any) -> dict[str, A
             baseline=None,
             fault=list(options.faults),
         )
+        suites = resources.files("conformance.suites")
+        selected = [str(suites.joinpath(node.split("::", 1)[0])) + "::" + node.split("::", 1)[1] for node in nodes]
         arguments = pytest_arguments(namespace, profile, paths)
-        root = resources.files("conformance.suites")
-        first = suite_arguments(profile, paths)[0]
-        arguments = [str(root.joinpath(node.split("::", 1)[0])) + "::" + node.split("::", 1)[1] for node in nodes] + [
-            argument for argument in arguments if argument != first
-        ]
+        arguments[:1] = selected  # the tests themselves, instead of the whole suite's directory
+        arguments += ["--conformance-artefacts", str(Path(scratch) / "bodies")]
         with contextlib.redirect_stderr(io.StringIO()):
-            _run_pytest(
-                [*arguments, "--conformance-artefacts", str(Path(scratch) / "bodies")],
-                Outcome(),
-                Progress(io.StringIO(), time.perf_counter()),
-            )
+            _run_pytest(arguments, Outcome(), Progress(io.StringIO(), time.perf_counter()))
         try:
             return json.loads(paths["json"].read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -304,6 +309,7 @@ def _judge_session(finding: Finding, verdict: dict[str, Any] | None) -> Attempt:
 def _document(
     report: dict[str, Any],
     report_path: Path,
+    report_dir: Path,
     findings: list[Finding],
     results: dict[str, dict[str, Any]],
     times: int,
@@ -334,7 +340,7 @@ def _document(
     return {
         "rerun_of": {
             "report": str(original),
-            "html": str(original.with_suffix(".html")),
+            "html": os.path.relpath(original.with_suffix(".html"), report_dir.resolve()),  # the page links to it
             "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
             "verdict": report.get("verdict"),
             "started": report.get("started"),
@@ -374,6 +380,3 @@ def _print(document: dict[str, Any], paths: dict[str, Path]) -> None:
     counts = ", ".join(f"{n} {name}" for name, n in document["counts"].items() if n)
     print(f"conformance rerun: {counts}. {NOTE}")
     print(f"  report: {paths['html']}, {paths['json']} (of {document['rerun_of']['report']})")
-
-
-__all__ = ["NOT_REPRODUCED", "add_parser", "command"]
