@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,10 @@ def _make_runs(root: Path) -> None:
     for name, faults, seed in (("a1", BOTH, "1"), ("a2", BOTH, "2")):
         result = run_here(["run", "loyalty", *_faults(faults), *OPTIONS, "--seed", seed], root / name)
         assert result.exit_code == 1, result.stdout + result.stderr
-    baseline = str(root / "a1" / "loyalty.json")
+    # b's baseline is a1's verdict, placed where b writes its own: the run keeps it as loyalty.previous.json.
+    (root / "b").mkdir()
+    shutil.copy(root / "a1" / "loyalty.json", root / "b" / "loyalty.json")
+    baseline = str(root / "b" / "loyalty.json")
     result = run_here(
         ["run", "loyalty", *_faults(FIXED_ONE), *OPTIONS, "--seed", "3", "--baseline", baseline], root / "b"
     )
@@ -172,6 +176,8 @@ def test_a_run_with_a_baseline_marks_its_findings_and_shows_what_changed(runs: d
     assert {f["baseline"]["state"] for f in _findings(document).values()} == {"known"}
     section = document["baseline"]
     assert section["kind"] == "verdict" and section["counts"] == {"new": 0, "known": 2, "expired": 0}
+    previous = runs["b"].parent / "loyalty.previous.json"  # the verdict this run wrote over, kept and read
+    assert section["file"] == str(previous) and previous.read_bytes() == runs["a1"].read_bytes()
     gone = [entry["key"] for entry in section["diff"]["gone"]]
     assert len(gone) == 1
     page = (runs["b"].parent / "loyalty.html").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from ..report.bundle import KEY_ENV
 from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable
 from .progress import Progress
-from .run import ARTEFACTS, _run_pytest, add_baseline_option, check_baseline, seal, suite_arguments
+from .run import ARTEFACTS, _run_pytest, add_baseline_option, check_baseline, keep_previous, seal, suite_arguments
 from .summary import print_summary
 
 if TYPE_CHECKING:
@@ -100,6 +100,7 @@ def command(args: argparse.Namespace) -> int:
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     paths["journal"] = report_dir / f"{profile.name}.journal.jsonl"
     bodies = report_dir / f"{profile.name}-bodies"
+    keep_previous(args, paths["json"], profile.name)
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     shutil.rmtree(bodies, ignore_errors=True)

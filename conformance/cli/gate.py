@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ..gate import Policy, decide
-from .common import EXIT_FAIL, EXIT_PASS, UsageError
+from .common import EXIT_FAIL, EXIT_PASS, UsageError, printable
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -32,8 +32,8 @@ def command(args: argparse.Namespace) -> int:
     decisions = [decide(read_verdict(report), policy, dt.date.today()) for report in args.reports]
     for decision in decisions:
         print(f"{decision.api}: {'meets the policy' if decision.passes else 'BLOCKED'} ({policy.source})")
-        for line in decision.blocking:
-            print(f"  blocks: {line}")
+        for line in decision.blocking:  # findings' titles and reasons quote what a target sent
+            print(printable(f"  blocks: {line}"))
         for line in decision.notes:
-            print(f"  note: {line}")
+            print(printable(f"  note: {line}"))
     return EXIT_PASS if all(decision.passes for decision in decisions) else EXIT_FAIL

@@ -114,6 +114,19 @@ def check_baseline(args: argparse.Namespace, api: str) -> None:
         args.baseline = str(Path(args.baseline).resolve())
 
 
+def keep_previous(args: argparse.Namespace, verdict: Path, name: str) -> None:
+    """A baseline that is the very verdict this run writes over (`--baseline reports/loyalty.json`): kept as
+    NAME.previous.json next to it, and read from there. Any earlier rerun of that verdict goes with it."""
+    if getattr(args, "baseline", None) and Path(args.baseline) == verdict.resolve():
+        kept = verdict.with_name(f"{name}.previous.json")
+        verdict.replace(kept)
+        args.baseline = str(kept.resolve())
+        print(f"conformance: the previous verdict is kept as {kept} and is this run's baseline")
+    for stale in (f"{name}.rerun.json", f"{name}.rerun.html"):
+        verdict.with_name(stale).unlink(missing_ok=True)
+    shutil.rmtree(verdict.with_name(f"{name}-rerun-bodies"), ignore_errors=True)
+
+
 def concurrency(args: argparse.Namespace, profile: Profile) -> int:
     """Worker processes for the run: what --concurrency asks, within what the suite allows."""
     if args.concurrency == "auto":
@@ -268,6 +281,7 @@ def command(args: argparse.Namespace) -> int:
     report_dir = Path(args.report_dir)
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     bodies = report_dir / f"{profile.name}-bodies"  # whole bodies the reports show cut
+    keep_previous(args, paths["json"], profile.name)
     for path in [*paths.values(), report_dir / f"{profile.name}-evidence.zip"]:
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
     shutil.rmtree(bodies, ignore_errors=True)
