@@ -50,6 +50,7 @@ from ..rerun import (
     plan,
 )
 from ..run import DEFAULT_DEADLINE, RunOptions, start
+from ..target import Credentials
 from ..transport import DEFAULT_MAX_BODY
 from .common import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUITE_BUG, UsageError, printable
 from .gate import read_verdict
@@ -120,10 +121,6 @@ def command(args: argparse.Namespace) -> int:
     if not findings:
         print(f"conformance rerun: {args.report} has no failing finding: nothing to try again")
         return EXIT_PASS
-    target = report.get("target", {})
-    embedded = bool(target.get("embedded_reference")) and not args.base_url
-    faults = tuple(target.get("faulty_variants", [])) if embedded else ()
-    base_url = None if embedded else (args.base_url or target["base_url"])
     report_dir = Path(args.report_dir) if args.report_dir else report_path.parent
     paths = {kind: report_dir / f"{profile.name}.rerun.{kind}" for kind in ("json", "html")}
     bodies = report_dir / f"{profile.name}-rerun-bodies"
@@ -132,60 +129,26 @@ def command(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UsageError(f"cannot write to {report_dir}: {exc.strerror}") from None
     for path in paths.values():
-        path.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)  # never leave an earlier rerun that looks like this one
     shutil.rmtree(bodies, ignore_errors=True)
-    options = RunOptions(
-        api=profile.name,
-        base_url=base_url,
-        target_config=_target_config(args, report),
-        api_version=report.get("api_version"),
-        max_examples=int(report.get("max_examples") or 25),
-        seed=report.get("seed"),
-        ca_bundle=args.ca_bundle,
-        timeout=args.timeout,
-        deadline=args.deadline,
-        max_body=args.max_body,
-        faults=faults,
-        artefacts=str(bodies),
-    )
-    if base_url is not None:
-        reach(
-            argparse.Namespace(
-                base_url=base_url, ca_bundle=args.ca_bundle, timeout=args.timeout, max_body=args.max_body
-            ),
-            profile,
-        )
-    where = base_url or "the embedded reference service" + (f" with {', '.join(faults)}" if faults else "")
+    options = _options(args, report, profile, bodies)
+    if options.base_url is not None:  # one authenticated request first: exit 3 when the target is unreachable
+        limits = {"ca_bundle": args.ca_bundle, "timeout": args.timeout, "max_body": args.max_body}
+        reach(argparse.Namespace(base_url=options.base_url, **limits), profile)
+    where = options.base_url or "the embedded reference service" + "".join(f", {f}" for f in options.faults)
     print(f"conformance rerun: {len(findings)} finding(s) of {args.report}, {args.times} time(s) each, at {where}")
-    results: dict[str, dict[str, Any]] = {}
-    secrets: list[str] = []
-    pairs: list[tuple[str, str]] = []
-    run = start(options)
-    try:
-        from ..plugin import schemathesis_bridge
-
-        schemathesis_bridge.install(run)
-        secrets += [*run.target.config.secrets()]
-        if profile.auth_headers is None:
-            pairs.append(run.target.credentials.as_tuple())
-        replayer = ExchangeReplayer(run, str(target.get("base_url") or ""))
-        try:
-            for finding in findings:
-                if not finding.by_test:
-                    results[finding.key] = _replay(replayer, finding, args.times)
-        finally:
-            replayer.close()
-        secrets += list(run.masker.secrets)
-        resolved = {"base_url": run.target.base_url, "embedded_reference": embedded, "faulty_variants": list(faults)}
-    finally:
-        run.stop()
+    secrets: set[str] = set()
+    by_check = [finding for finding in findings if not finding.by_test]
+    results, target = _replay_all(by_check, options, str(report["target"].get("base_url") or ""), args.times, secrets)
     by_test = [finding for finding in findings if finding.by_test]
     if by_test:
-        results.update(_rerun_tests(by_test, options, profile, args.times, ends))
-    document = _document(report, report_path, report_dir, findings, results, args.times, resolved, started, started_at)
+        results.update(_rerun_tests(by_test, options, profile, args.times, ends, secrets))
+    document = _document(report, report_path, report_dir, findings, results, args.times, target, started, started_at)
     _write(document, paths)
-    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], leak_scan.needles(secrets, pairs))
-    if found:
+    pairs = [Credentials.from_env(*profile.credential_env)] if profile.auth_headers is None else []
+    needles = leak_scan.needles(secrets, [pair.as_tuple() for pair in pairs if pair is not None])
+    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
+    if found:  # none of it may be shared
         for path in paths.values():
             path.unlink(missing_ok=True)
         shutil.rmtree(bodies, ignore_errors=True)
@@ -196,6 +159,55 @@ def command(args: argparse.Namespace) -> int:
         return EXIT_SUITE_BUG
     _print(document, paths)
     return document["exit_code"]
+
+
+def _options(args: argparse.Namespace, report: dict[str, Any], profile: Any, bodies: Path) -> RunOptions:
+    """The run the findings are tried again in: the report's target (an embedded reference started again with the
+    same faulty variants) or --base-url, its API version, target config and seed, the rerun's own bounds."""
+    target = report["target"]
+    embedded = bool(target.get("embedded_reference")) and not args.base_url
+    return RunOptions(
+        api=profile.name,
+        base_url=None if embedded else (args.base_url or target["base_url"]),
+        target_config=_target_config(args, report),
+        api_version=report.get("api_version"),
+        max_examples=int(report.get("max_examples") or 25),
+        seed=report.get("seed"),
+        ca_bundle=args.ca_bundle,
+        timeout=args.timeout,
+        deadline=args.deadline,
+        max_body=args.max_body,
+        faults=tuple(target.get("faulty_variants", [])) if embedded else (),
+        artefacts=str(bodies),
+    )
+
+
+def _replay_all(
+    findings: list[Finding], options: RunOptions, old_base: str, times: int, secrets: set[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Each check's finding replayed `times` times through one run (its target, HTTP layer, recorder and bridge):
+    (the results by key, the target as the rerun reached it). The run's secrets are added to `secrets`."""
+    from ..plugin import schemathesis_bridge
+
+    results: dict[str, dict[str, Any]] = {}
+    run = start(options)
+    try:
+        schemathesis_bridge.install(run)
+        replayer = ExchangeReplayer(run, old_base)
+        try:
+            for finding in findings:
+                results[finding.key] = _replay(replayer, finding, times)
+        finally:
+            replayer.close()
+        secrets.update(run.masker.secrets, run.target.config.secrets())
+        target = {
+            "base_url": run.target.base_url,
+            "embedded_reference": run.target.embedded,
+            "faulty_variants": list(options.faults),
+        }
+    finally:
+        run.stop()
+    return results, target
 
 
 def _replay(replayer: ExchangeReplayer, finding: Finding, times: int) -> dict[str, Any]:
@@ -218,7 +230,9 @@ def _result(how: str, attempts: list[Attempt]) -> dict[str, Any]:
     }
 
 
-def _rerun_tests(findings: list[Finding], options: RunOptions, profile: Any, times: int, ends: float) -> dict:
+def _rerun_tests(
+    findings: list[Finding], options: RunOptions, profile: Any, times: int, ends: float, secrets: set[str]
+) -> dict[str, dict[str, Any]]:
     """A test's own finding: the tests behind them run again, all of them in one session per attempt, each session
     within what is left of the rerun's deadline (`ends`, monotonic)."""
     results: dict[str, dict[str, Any]] = {}
@@ -239,15 +253,16 @@ def _rerun_tests(findings: list[Finding], options: RunOptions, profile: Any, tim
     sessions = []
     for _ in range(times if nodes else 0):
         left = ends - time.monotonic()
-        sessions.append(_session(nodes, replace(options, deadline=left), profile) if left > 0 else None)
+        sessions.append(_session(nodes, replace(options, deadline=left), profile, secrets) if left > 0 else None)
     for finding in findings:
         if finding.key not in results:
             results[finding.key] = _result("test run again", [_judge_session(finding, verdict) for verdict in sessions])
     return results
 
 
-def _session(nodes: list[str], options: RunOptions, profile: Any) -> dict[str, Any] | None:
-    """One pytest session of the given tests against the rerun's target; its verdict document (None: no verdict)."""
+def _session(nodes: list[str], options: RunOptions, profile: Any, secrets: set[str]) -> dict[str, Any] | None:
+    """One pytest session of the given tests against the rerun's target: its verdict document (None: no verdict).
+    The session's secrets (its credentials, keys the service handed out) are added to `secrets`."""
     from ..plugin import Outcome
     from .progress import Progress
     from .run import _run_pytest
@@ -277,8 +292,11 @@ def _session(nodes: list[str], options: RunOptions, profile: Any) -> dict[str, A
         arguments = pytest_arguments(namespace, profile, paths)
         arguments[:1] = selected  # the tests themselves, instead of the whole suite's directory
         arguments += ["--conformance-artefacts", str(Path(scratch) / "bodies")]
+        outcome = Outcome()
         with contextlib.redirect_stderr(io.StringIO()):
-            _run_pytest(arguments, Outcome(), Progress(io.StringIO(), time.perf_counter()))
+            _run_pytest(arguments, outcome, Progress(io.StringIO(), time.perf_counter()))
+        if outcome.run is not None:
+            secrets.update(outcome.run.masker.secrets, outcome.run.target.config.secrets())
         try:
             return json.loads(paths["json"].read_text(encoding="utf-8"))
         except (OSError, ValueError):
