@@ -44,6 +44,7 @@ class Recorder:
             ca_bundle=str(Path(target.verify).resolve()) if isinstance(target.verify, str) else None,
             serve=serve,
             base_url=target.base_url,
+            own_headers=own_credential_headers(profile.auth_kwargs(target.credentials)),
         )
         self.records = RecordLog()
         self.current_test = "run"
@@ -183,17 +184,8 @@ class Recorder:
         content: bytes,
         note: str | None = None,
     ) -> dict[str, Any]:
-        own = own_credential_headers(self.profile.auth_kwargs(self.target.credentials))
         return exchange_record(
-            request,
-            status,
-            headers,
-            content,
-            self.masker,
-            self.replay,
-            sidecar=self.sidecar,
-            note=note,
-            own_headers=own,
+            request, status, headers, content, self.masker, self.replay, sidecar=self.sidecar, note=note
         )
 
     def _credential_header(self) -> tuple[str, str]:

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,9 @@ class Replay:
     serve: str | None = None  # e.g. "conformance serve loyalty --port 8080 --fault html-errors"
     base_url: str | None = None  # the run's target, replaced by `serve_url` when `serve` is set
     serve_url: str = "http://127.0.0.1:8080"
+    # The run's own credentials by header name: a request lists the headers that carried exactly them
+    # (`from_environment`), which `conformance rerun` fills in from the environment again.
+    own_headers: dict[str, str] | None = field(default=None, compare=False, repr=False)  # never printed
 
 
 def _elide(value: Any) -> tuple[Any, bool]:
@@ -216,13 +219,12 @@ def record(
     *,
     sidecar: Sidecar | None = None,
     note: str | None = None,
-    own_headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The exchange as reports show it, masked. `status` None: no answer arrived (`note` says why).
 
-    `own_headers`: the run's own credentials by header; the request then lists the headers that carried exactly
-    them (`from_environment`), which a replay (`conformance rerun`) re-fills from the environment. Any other
-    masked header held something else (a made-up credential, a key the service handed out)."""
+    With the run's own credentials known (`replay.own_headers`), the request lists the headers that carried exactly
+    them (`from_environment`): a replay fills those in from the environment. Any other masked header held something
+    else (a made-up credential, a key the service handed out)."""
     request_body, request_file = show_body(request.body, masker, sidecar)
     exchange: dict[str, Any] = {
         "request": {
@@ -236,10 +238,10 @@ def record(
     }
     if request_file:
         exchange["request"]["body_file"] = request_file
-    if own_headers is not None:
+    if replay.own_headers is not None:
         sent = {str(name).lower(): str(value) for name, value in request.headers.items()}
         exchange["request"]["from_environment"] = [
-            name for name, value in own_headers.items() if sent.get(name.lower()) == value
+            name for name, value in replay.own_headers.items() if sent.get(name.lower()) == value
         ]
     if status is not None:
         response_body, response_file = show_body(content, masker, sidecar)
