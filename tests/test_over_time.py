@@ -163,7 +163,14 @@ def test_diff_refuses_what_it_cannot_compare(runs: dict[str, Path], tmp_path: Pa
     other.write_text(json.dumps({**_verdict(runs["b"]), "api": "push"}), encoding="utf-8")
     garbage = tmp_path / "garbage.json"
     garbage.write_text("[1, 2", encoding="utf-8")
-    for old, new in ((runs["a1"], other), (runs["a1"], garbage)):
+    unkeyed = tmp_path / "unkeyed.json"  # a verdict written before findings had keys
+    document = _verdict(runs["b"])
+    for requirement in document["requirements"]:
+        requirement.pop("examined_by")
+        for finding in requirement["findings"]:
+            finding.pop("key")
+    unkeyed.write_text(json.dumps(document), encoding="utf-8")
+    for old, new in ((runs["a1"], other), (runs["a1"], garbage), (unkeyed, runs["a1"])):
         code, _, err = _command(["diff", str(old), str(new)])
         assert code == 2 and err.startswith("conformance: error:"), err
 
