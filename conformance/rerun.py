@@ -219,6 +219,8 @@ class ExchangeReplayer:
             self._case(op, request).validate_response(response, checks=[function])
         except (BaseExceptionGroup, Failure):  # the failures are recorded by the bridge
             pass
+        except Exception as exc:  # the check could not judge this answer: say so, never call it fixed
+            return Attempt(NOT_JUDGED, f"the check raised {type(exc).__name__}", response.status_code, [], exchange)
         found = self._found()
         examined = any(record.check == check for record in recorder.records)
         if finding.key in {f["key"] for f in found}:
