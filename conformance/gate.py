@@ -9,6 +9,9 @@ reach, unless the policy accepts them). An inconclusive run blocks unless the po
 
 A waiver names a requirement, a reason and an expiry date; from the day after that date it no longer waives. A waiver
 for a requirement no spec defines (or that its API's spec lacks) is a policy error: it could never waive anything.
+A waiver may name a finding key instead (or as well): it waives that one finding, so a second defect of the same
+requirement (another key) still blocks. With `block = "new"`, a finding the run's baseline marks known does not
+block either, until its baseline entry expires.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ allow_warnings = true
 allow_inconclusive = false
 allow_out_of_reach = true
 allow_reference_targets = false
+block = "all"
 """
+BLOCK_CHOICES = ("all", "new")  # every failure blocks, or only those the run's baseline does not know
 KNOWN_KEYS = {
+    "block",
     "allow_warnings",
     "allow_inconclusive",
     "allow_out_of_reach",
@@ -41,13 +47,23 @@ KNOWN_KEYS = {
 
 @dataclass(frozen=True)
 class Waiver:
-    requirement: str
+    requirement: str | None
     reason: str
     expires: dt.date
     api: str | None = None  # None: the waiver applies to every API's report
+    key: str | None = None  # a finding key: the waiver excuses that finding only, not its whole requirement
 
     def applies(self, api: str, requirement: str) -> bool:
-        return self.requirement == requirement and self.api in (None, api)
+        """Whether it waives the whole requirement."""
+        return self.key is None and self.requirement == requirement and self.api in (None, api)
+
+    def applies_to(self, api: str, requirement: str, key: str) -> bool:
+        """Whether it waives one finding of the requirement (by the finding's key)."""
+        return self.key == key and self.requirement in (None, requirement) and self.api in (None, api)
+
+    @property
+    def names(self) -> str:
+        return f"finding {self.key}" if self.key else str(self.requirement)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class Policy:
     allow_reference_targets: bool = False  # a verdict of the embedded reference or a faulty variant
     spec_sha256: dict[str, str] = field(default_factory=dict)  # api -> the sha256 of the spec it must be run with
     waivers: tuple[Waiver, ...] = field(default=())
+    block: str = "all"  # "new": a finding the run's baseline knows (and has not expired) does not block
     source: str = "built-in default"
     sha256: str = ""  # of the policy's text, as read: an attestation of the gate's decision names it
 
@@ -76,17 +93,24 @@ class Policy:
         shas = data.get("spec_sha256", {})
         if not isinstance(shas, dict) or not all(isinstance(v, str) for v in shas.values()):
             raise ConfigurationError(f"policy {source}: [spec_sha256] maps an API name to a sha256 string")
+        if data.get("block", "all") not in BLOCK_CHOICES:
+            raise ConfigurationError(f'policy {source}: block must be "all" or "new"')
         waivers = []
         for index, entry in enumerate(data.get("waivers", []), start=1):
-            missing = {"requirement", "reason", "expires"} - entry.keys()
+            missing = {"reason", "expires"} - entry.keys()
+            if not {"requirement", "key"} & entry.keys():
+                missing.add("requirement (or key)")
             if missing:
                 raise ConfigurationError(f"policy {source}: waiver {index} lacks {', '.join(sorted(missing))}")
             if not isinstance(entry["expires"], dt.date) or isinstance(entry["expires"], dt.datetime):
                 raise ConfigurationError(f"policy {source}: waiver {index} expires must be a date (2027-01-31)")
             if not str(entry["reason"]).strip():
                 raise ConfigurationError(f"policy {source}: waiver {index} needs a reason")
-            _check_names(source, index, str(entry["requirement"]), entry.get("api"))
-            waivers.append(Waiver(entry["requirement"], entry["reason"], entry["expires"], entry.get("api")))
+            if entry.get("requirement") is not None:
+                _check_names(source, index, str(entry["requirement"]), entry.get("api"))
+            waivers.append(
+                Waiver(entry.get("requirement"), entry["reason"], entry["expires"], entry.get("api"), entry.get("key"))
+            )
         return cls(
             allow_warnings=data.get("allow_warnings", True),
             allow_inconclusive=data.get("allow_inconclusive", False),
@@ -94,6 +118,7 @@ class Policy:
             allow_reference_targets=data.get("allow_reference_targets", False),
             spec_sha256={api: sha.lower() for api, sha in shas.items()},
             waivers=tuple(waivers),
+            block=data.get("block", "all"),
             source=source,
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
@@ -197,5 +222,62 @@ def decide(verdict: dict[str, Any], policy: Policy, today: dt.date) -> Decision:
             continue
         for waiver in waivers:
             notes.append(f"the waiver for {req_id} expired on {waiver.expires} and no longer waives")
-        blocking.append(problem)
+        blocking += _finding_by_finding(api, requirement, problem, policy, today, notes)
     return Decision(api, not blocking, blocking, notes)
+
+
+# The findings that make a requirement's status what it is: the ones a waiver or the baseline must excuse.
+_BEHIND = {"fail": ("fail",), "inconclusive": ("fail",), "warn": ("fail", "warn"), "error": ("error",)}
+
+
+def _finding_by_finding(
+    api: str, requirement: dict[str, Any], problem: str, policy: Policy, today: dt.date, notes: list[str]
+) -> list[str]:
+    """What still blocks of a requirement once each of its findings is weighed on its own: waived by its key, or
+    known to the run's baseline (with `block = "new"`). One finding left unexcused blocks the requirement."""
+    req_id = requirement["id"]
+    behind = [f for f in requirement.get("findings", []) if f.get("status") in _BEHIND.get(requirement["status"], ())]
+    by_key = any(w.key for w in policy.waivers)
+    if not behind or not (by_key or policy.block == "new"):
+        return [problem]  # nothing to weigh finding by finding (an untested rule, or no key waiver and no baseline)
+    if requirement.get("findings_not_listed"):
+        notes.append(f"{req_id}: {requirement['findings_not_listed']} finding(s) are not listed, so none is excused")
+        return [problem]
+    unexcused = []
+    for finding in behind:
+        key = str(finding.get("key"))
+        waivers = [w for w in policy.waivers if w.applies_to(api, req_id, key)]
+        valid = [w for w in waivers if today <= w.expires]
+        if valid:
+            notes.append(f"{req_id} finding {key}: waived until {valid[0].expires} ({valid[0].reason})")
+            continue
+        for waiver in waivers:
+            notes.append(f"the waiver for {req_id} finding {key} expired on {waiver.expires} and no longer waives")
+        if policy.block == "new" and _known(finding, req_id, today, notes):
+            continue
+        unexcused.append(finding)
+    if not unexcused:
+        return []
+    shown = ", ".join(f"{f.get('key')} ({f.get('title') or f.get('check')})" for f in unexcused[:5])
+    more = f" and {len(unexcused) - 5} more" if len(unexcused) > 5 else ""
+    what = "finding(s) neither known to the baseline nor waived" if policy.block == "new" else "finding(s) not waived"
+    return [f"{problem}: {what} {shown}{more}"]
+
+
+def _known(finding: dict[str, Any], req_id: str, today: dt.date, notes: list[str]) -> bool:
+    """Whether the run's baseline knows the finding, as of `today` (its entry may have expired since the run)."""
+    mark = finding.get("baseline") or {}
+    key = finding.get("key")
+    if mark.get("state") not in ("known", "expired"):
+        return False
+    expires = dt.date.fromisoformat(mark["expires"]) if mark.get("expires") else None
+    if expires is not None and today > expires:
+        notes.append(f"the baseline entry for {req_id} finding {key} expired on {expires} and no longer excuses it")
+        return False
+    if mark.get("was") == "warn" and finding.get("status") in ("fail", "error"):
+        notes.append(f"{req_id} finding {key} was a warning in the baseline and now fails")
+        return False
+    owner = f", {mark['owner']}" if mark.get("owner") else ""
+    until = f" until {expires}" if expires else ""
+    notes.append(f"{req_id} finding {key}: known in the baseline{until}{owner} ({mark.get('reason', '')})")
+    return True

@@ -32,6 +32,7 @@ class Record:
     title: str = ""  # a short headline that groups identical findings (e.g. "Error body is not JSON")
     exchange: dict[str, Any] | None = field(default=None, compare=False)  # masked request, response, curl
     count: int = field(default=1, compare=False)  # identical records merged into one
+    signature: str = ""  # the rule broken and where (e.g. a schema failure's JSON pointer): part of a finding's key
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

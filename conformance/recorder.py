@@ -22,7 +22,7 @@ import requests
 from . import ingest
 from .judge import RunFacts
 from .outcomes import FAIL, Record, RecordLog
-from .report.exchange import Replay, Sidecar
+from .report.exchange import Replay, Sidecar, own_credential_headers
 from .report.exchange import record as exchange_record
 from .target import base_url_advice
 from .transport import AnswerTooLarge, NotSent, RunDeadline, cause_of
@@ -48,6 +48,7 @@ class Recorder:
             ca_bundle=str(Path(target.verify).resolve()) if isinstance(target.verify, str) else None,
             serve=serve,
             base_url=target.base_url,
+            own_headers=own_credential_headers(profile.auth_kwargs(target.credentials)),
         )
         self.records = RecordLog()
         self.current_test = "run"

@@ -85,6 +85,7 @@ class RunOptions:
     artefacts: str | None = None  # where whole bodies go when a report shows them cut
     attach: Attachment | None = None  # a worker process of a run: use the controller's target, do not start one
     client: Any = None  # a client certification (conformance.client.session): its journal is what is judged
+    baseline: str | None = None  # a previous verdict or a curated baseline: findings are marked known or new
 
 
 @dataclass

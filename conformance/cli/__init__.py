@@ -13,7 +13,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..target import ConfigurationError
 from ..transport import TransportFailure
-from . import certify, countersign, gate, init, keygen, run, serve, verify
+from . import certify, countersign, diff, gate, init, keygen, rerun, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
 from .terminal import Terminal
 
@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "keygen": (keygen.add_parser, keygen.command),
     "countersign": (countersign.add_parser, countersign.command),
     "init": (init.add_parser, init.command),
+    "diff": (diff.add_parser, diff.command),
+    "rerun": (rerun.add_parser, rerun.command),
 }
 
 

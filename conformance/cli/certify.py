@@ -22,7 +22,16 @@ from ..run import DEFAULT_DEADLINE
 from .common import EXIT_SUITE_BUG, UsageError, printable, signing_key
 from .progress import Progress
 from .report_dir import clear_previous, exclusive
-from .run import ARTEFACTS, _run_pytest, say_attestation, seal, suite_arguments
+from .run import (
+    ARTEFACTS,
+    _run_pytest,
+    add_baseline_option,
+    check_baseline,
+    keep_previous,
+    say_attestation,
+    seal,
+    suite_arguments,
+)
 from .summary import print_summary
 from .terminal import terminal_of
 
@@ -68,6 +77,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="sign the result with this Ed25519 private key (`conformance keygen`): DIR/API-client-evidence.zip "
         "then holds an in-toto attestation anyone can check with the public key, and a certificate page",
     )
+    add_baseline_option(certify)
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -92,6 +102,7 @@ def check_options(args: argparse.Namespace) -> tuple[str, int]:
         report_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot write to --report-dir {args.report_dir}: {exc.strerror}") from None
+    check_baseline(args, CLIENT_PROFILES[args.api].name)
     return _listen(args.listen)
 
 
@@ -112,6 +123,7 @@ def _certify(args: argparse.Namespace, host: str, port: int, report_dir: Path) -
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     paths["journal"] = report_dir / f"{profile.name}.journal.jsonl"
     bodies = report_dir / f"{profile.name}-bodies"
+    keep_previous(args, paths["json"], profile.name)  # before the clean-up: the baseline may be the last verdict
     clear_previous(report_dir, profile.name, (*ARTEFACTS, "journal.jsonl"))  # nothing stale looks like this run's
 
     options = CertifyOptions(
@@ -135,6 +147,7 @@ def _certify(args: argparse.Namespace, host: str, port: int, report_dir: Path) -
         arguments = [
             *suite_arguments(profile, paths),
             *("--conformance-artefacts", str(bodies), "--conformance-started", repr(started_at)),
+            *(("--conformance-baseline", args.baseline) if args.baseline else ()),
         ]
         pytest_exit, output = _run_pytest(arguments, outcome, Progress(sys.stdout, started))
         masker = certification.masker

@@ -48,6 +48,11 @@ def _read(path: str) -> tuple[bytes, dict]:
     return content, verdict
 
 
+def read_verdict(path: str) -> dict:
+    """A verdict JSON written by `conformance run` (a UsageError, exit 2, for anything else)."""
+    return _read(path)[1]
+
+
 def command(args: argparse.Namespace) -> int:
     signer = signing_key(args.attest) if args.attest else None
     if signer is not None and not Path(args.attestation).resolve().parent.is_dir():
@@ -58,11 +63,11 @@ def command(args: argparse.Namespace) -> int:
     decisions = [decide(verdict, policy, today) for _, _, verdict in read]
     for report, decision in zip(args.reports, decisions, strict=True):
         state = "meets the policy" if decision.passes else "BLOCKED"
-        print(f"{report} ({decision.api}): {state} ({policy.source})")
-        for line in decision.blocking:
-            print(f"  blocks: {line}")
+        print(printable(f"{report} ({decision.api}): {state} ({policy.source})"))
+        for line in decision.blocking:  # findings' titles and reasons quote what a target sent
+            print(printable(f"  blocks: {line}"))
         for line in decision.notes:
-            print(f"  note: {line}")
+            print(printable(f"  note: {line}"))
     if signer is not None:
         _attest(args.attestation, [(name, content) for name, content, _ in read], decisions, policy, today, signer)
     return EXIT_PASS if all(decision.passes for decision in decisions) else EXIT_FAIL

@@ -95,6 +95,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="sign the result with this Ed25519 private key (`conformance keygen`): DIR/API-evidence.zip then holds "
         "an in-toto attestation anyone can check with the public key, and DIR/API.certificate.html sums it up",
     )
+    add_baseline_option(run)
     callbacks = run.add_argument_group("callbacks (push: a host that posts delivery statuses)")
     callbacks.add_argument(
         "--callback-listen",
@@ -116,6 +117,37 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="turn on a faulty variant of the embedded reference service, to see what the suite reports "
         "(repeatable; see `conformance serve API --list-faults`)",
     )
+
+
+def add_baseline_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="a previous verdict JSON, or a curated baseline (TOML/JSON: key, owner, reason, expires per finding): "
+        "the reports mark each finding known or new, and show what changed",
+    )
+
+
+def check_baseline(args: argparse.Namespace, api: str) -> None:
+    """A baseline that cannot be read, or is of another API, is a usage error before anything is sent."""
+    if getattr(args, "baseline", None):
+        from ..baseline import Baseline
+
+        Baseline.load(args.baseline, api)
+        args.baseline = str(Path(args.baseline).resolve())
+
+
+def keep_previous(args: argparse.Namespace, verdict: Path, name: str) -> None:
+    """A baseline that is the very verdict this run writes over (`--baseline reports/loyalty.json`): kept as
+    NAME.previous.json next to it, and read from there. Any earlier rerun of that verdict goes with it."""
+    if getattr(args, "baseline", None) and Path(args.baseline) == verdict.resolve():
+        kept = verdict.with_name(f"{name}.previous.json")
+        verdict.replace(kept)
+        args.baseline = str(kept.resolve())
+        print(f"conformance: the previous verdict is kept as {kept} and is this run's baseline")
+    for stale in (f"{name}.rerun.json", f"{name}.rerun.html"):
+        verdict.with_name(stale).unlink(missing_ok=True)
+    shutil.rmtree(verdict.with_name(f"{name}-rerun-bodies"), ignore_errors=True)
 
 
 def concurrency(args: argparse.Namespace, profile: Profile) -> int:
@@ -177,6 +209,7 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
         value = getattr(args, option)
         if value and not Path(value).is_file():
             raise UsageError(f"--{option.replace('_', '-')} {value} is not a file")
+    check_baseline(args, profile.name)
     report_dir = Path(args.report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
@@ -257,6 +290,7 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         ("--conformance-callback-tls-cert", args.callback_tls_cert),
         ("--conformance-callback-tls-key", args.callback_tls_key),
         ("--conformance-callback-public-url", args.callback_public_url),
+        ("--conformance-baseline", args.baseline),
     ):
         if value is not None:
             arguments += [option, str(value)]
@@ -305,6 +339,7 @@ def run_one(args: argparse.Namespace, profile: Profile, report_dir: Path) -> int
     started, started_at = time.perf_counter(), time.time()
     paths = {kind: report_dir / f"{profile.name}.{kind}" for kind in ARTEFACTS}
     bodies = report_dir / f"{profile.name}-bodies"  # whole bodies the reports show cut
+    keep_previous(args, paths["json"], profile.name)  # before the clean-up: the baseline may be the last verdict
     clear_previous(report_dir, profile.name, ARTEFACTS)  # never leave a stale report that looks like this run's
     options = announce(args, profile).options
     if args.base_url:
@@ -472,6 +507,7 @@ def _withhold(
     document = verdict_json.build(run, verdict, leaks=found)  # type: ignore[arg-type]
     document["requirements"] = []  # findings quote exchanges: the bare verdict keeps none
     document["not_run"] = {}  # skip reasons may quote answers
+    document.pop("baseline", None)  # nor the comparison with a baseline, which quotes findings
     verdict_json.write(document, paths["json"])
     if leak_scan.scan([paths["json"]], finder):
         bare = {key: document[key] for key in ("verdict", "exit_code", "api", "title", "suite_version", "leaks")}
@@ -488,6 +524,8 @@ def run_all(args: argparse.Namespace) -> int:
     and independent), then an index of this invocation's runs."""
     if args.base_url or args.fault or args.target_config or args.api_version or args.reference_data:
         raise UsageError("`run all` tests the embedded reference services; run one API to test your own service")
+    if args.baseline:
+        raise UsageError("--baseline is one API's: give it to `conformance run API`")
     if args.attest:
         signing_key(args.attest)  # a bad key fails here, once, not in each run
     report_dir = Path(args.report_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..report.verdict_json import findings
+from ..report.verdict_json import findings, operations_of
 from .common import printable
 
 if TYPE_CHECKING:
@@ -37,13 +37,15 @@ def print_summary(run: Run, verdict: Verdict, paths: dict[str, Path]) -> None:
         f"  requirements: {counts['pass']} pass, {counts['fail']} fail, {counts['warn']} warn, "
         f"{counts['not-tested']} not tested{extra}; {requests} requests in {run.duration:.1f} s{seed}"
     )
+    operations = operations_of(run)
     for req_id, result in verdict.requirements.items():
         if result.status not in ("fail", "warn", "error", "inconclusive"):
             continue
         print(f"  {result.status.upper()} {req_id}: {result.requirement.rule}")
-        for group in findings(result.findings)[:3]:
-            print(f"        {printable(str(group['title']))} (x{group['count']}, {group['check']})")
-        first = next((g for g in findings(result.findings) if g.get("exchange")), None)
+        groups = findings(result.findings, req_id, operations)
+        for group in groups[:3]:
+            print(f"        {printable(str(group['title']))} (x{group['count']}, {group['check']}, key {group['key']})")
+        first = next((g for g in groups if g.get("exchange")), None)
         if first is not None:
             print(f"        reproduce: {printable(first['exchange']['curl'])}")
     shown = [paths[kind] for kind in ("html", "junit.xml", "json") if paths[kind].exists()]

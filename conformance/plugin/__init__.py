@@ -89,6 +89,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-fault", action="append", default=[], help="faulty variant of the embedded service")
     group.addoption("--conformance-artefacts", help="directory for whole bodies the reports show cut")
     group.addoption("--conformance-started", type=float, help="when the run started (epoch seconds; default: now)")
+    group.addoption("--conformance-baseline", help="a previous verdict or a curated baseline: known findings marked")
     group.addoption("--conformance-callback-listen", help="HOST:PORT of the suite's callback listener")
     group.addoption("--conformance-callback-tls-cert", help="certificate of the callback listener (HTTPS)")
     group.addoption("--conformance-callback-tls-key", help="private key of the callback listener (HTTPS)")
@@ -125,6 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
         callback_public_url=config.getoption("conformance_callback_public_url"),
         artefacts=config.getoption("conformance_artefacts"),
         attach=distributed.attachment(config),
+        baseline=config.getoption("conformance_baseline"),
         client=next(
             (
                 plugin.certification

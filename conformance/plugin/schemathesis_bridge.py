@@ -123,6 +123,7 @@ def _evaluate_schema(run: Run, validators: dict[tuple[str, int], Any], case: Any
                 reason=run.masker.text(f"{case.operation.label} {status}: at {where}: {message}")[:MESSAGE_LIMIT],
                 title=run.masker.text(f"Response violates the schema at {_generic(path)}"),
                 exchange=recorder.last_exchange,
+                signature=run.masker.text(f"schema {_generic(path)}"),
             )
         )
     if passed:
@@ -237,6 +238,7 @@ def _record(
             reason=run.masker.text(str(failure.message))[:MESSAGE_LIMIT],
             title=run.masker.text(_title(check, failure, answered)),
             exchange=recorder.last_exchange,
+            signature=run.masker.text(f"{failure.rule}: {failure.title}") if isinstance(failure, RuleViolation) else "",
         )
     )
 

@@ -8,10 +8,11 @@ bytes from that file (`--data-binary @FILE`) instead of carrying it inline.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,9 @@ class Replay:
     serve: str | None = None  # e.g. "conformance serve loyalty --port 8080 --fault html-errors"
     base_url: str | None = None  # the run's target, replaced by `serve_url` when `serve` is set
     serve_url: str = "http://127.0.0.1:8080"
+    # The run's own credentials by header name: a request lists the headers that carried exactly them
+    # (`from_environment`), which `conformance rerun` fills in from the environment again.
+    own_headers: dict[str, str] | None = field(default=None, compare=False, repr=False)  # never printed
 
 
 def _elide(value: Any) -> tuple[Any, bool]:
@@ -196,6 +200,15 @@ def repro(request: PreparedRequest, replay: Replay, masker: Masker, sidecar: Sid
     return line
 
 
+def own_credential_headers(auth: dict[str, Any]) -> dict[str, str]:
+    """The headers a request carries the run's own credentials in (from a profile's `auth_kwargs`), by value."""
+    if "auth" in auth:
+        basic = auth["auth"]  # the run's BasicAuth (UTF-8), or a (user, password) pair
+        user, password = (basic.username, basic.password) if hasattr(basic, "username") else basic
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    return {str(name): str(value) for name, value in auth.get("headers", {}).items()}
+
+
 def record(
     request: PreparedRequest,
     status: int | None,
@@ -207,7 +220,11 @@ def record(
     sidecar: Sidecar | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """The exchange as reports show it, masked. `status` None: no answer arrived (`note` says why)."""
+    """The exchange as reports show it, masked. `status` None: no answer arrived (`note` says why).
+
+    With the run's own credentials known (`replay.own_headers`), the request lists the headers that carried exactly
+    them (`from_environment`): a replay fills those in from the environment. Any other masked header held something
+    else (a made-up credential, a key the service handed out)."""
     request_body, request_file = show_body(request.body, masker, sidecar)
     exchange: dict[str, Any] = {
         "request": {
@@ -221,6 +238,11 @@ def record(
     }
     if request_file:
         exchange["request"]["body_file"] = request_file
+    if replay.own_headers is not None:
+        sent = {str(name).lower(): str(value) for name, value in request.headers.items()}
+        exchange["request"]["from_environment"] = [
+            name for name, value in replay.own_headers.items() if sent.get(name.lower()) == value
+        ]
     if status is not None:
         response_body, response_file = show_body(content, masker, sidecar)
         exchange["response"] = {"status": status, "headers": masker.headers(headers), "body": response_body}

@@ -86,7 +86,7 @@ def _message(headers: dict[str, Any], body: str, first_line: str, body_file: str
     return f"<pre>{text}</pre>"
 
 
-def _exchange(exchange: dict[str, Any]) -> str:
+def exchange_html(exchange: dict[str, Any]) -> str:
     request = exchange["request"]
     parts = [
         _message(request["headers"], request["body"], f"{request['method']} {request['url']}", request.get("body_file"))
@@ -101,20 +101,36 @@ def _exchange(exchange: dict[str, Any]) -> str:
     return f"<details><summary>request and answer</summary>{''.join(parts)}</details>"
 
 
+def _known_mark(mark: dict[str, Any] | None) -> str:
+    """A finding's standing against the run's baseline: new, known (whose, why, until when) or expired."""
+    if not mark:
+        return ""
+    state = str(mark.get("state"))
+    if state == "new":
+        return " <span class='badge' style='color:#a40e26'>NEW</span>"
+    who = ", ".join(escape(str(mark[k])) for k in ("owner", "reason") if mark.get(k))
+    until = f" until {escape(str(mark['expires']))}" if mark.get("expires") else ""
+    label = "KNOWN" if state == "known" else "BASELINE ENTRY EXPIRED"
+    colour = "#424a53" if state == "known" else "#a40e26"
+    return f" <span class='badge' style='color:{colour}'>{label}</span><span class='muted'>{until} ({who})</span>"
+
+
 def _finding(group: dict[str, Any]) -> str:
     tests = group.get("tests", [])
     shown_tests = ", ".join(escape(t) for t in tests[:EXAMPLES_SHOWN])
     more = f" and {len(tests) - EXAMPLES_SHOWN} more" if len(tests) > EXAMPLES_SHOWN else ""
     reason = escape(str(group.get("reason") or "")[:600])
-    page = (
-        f"<div class='finding {escape(group['status'])}'><b>{escape(str(group.get('title') or ''))}</b> "
-        f"<span class='muted'>×{group.get('count', 1)} · {escape(str(group.get('check')))} · {shown_tests}{more}</span>"
-        f"<p>{reason}</p>"
+    key = f" · key <code>{escape(str(group['key']))}</code>" if group.get("key") else ""
+    html = (
+        f"<div class='finding {escape(group['status'])}'><b>{escape(str(group.get('title') or ''))}</b>"
+        f"{_known_mark(group.get('baseline'))} "
+        f"<span class='muted'>×{group.get('count', 1)} · {escape(str(group.get('check')))} · {shown_tests}{more}"
+        f"{key}</span><p>{reason}</p>"
     )
     exchange = group.get("exchange")
     if exchange:
-        page += _exchange(exchange) + f"<pre>{escape(exchange['curl'])}</pre>"
-    return page + "</div>"
+        html += exchange_html(exchange) + f"<pre>{escape(exchange['curl'])}</pre>"
+    return html + "</div>"
 
 
 def _findings_section(requirements: list[dict[str, Any]]) -> str:
@@ -143,6 +159,63 @@ def _options(options: dict[str, Any]) -> str:
         text = "<i>not declared</i>" if shown is None else f"<code>{escape(str(shown))}</code>"
         lines.append(f"{escape(name)}: {text}")
     return "<br>".join(lines)
+
+
+def _change_rows(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    cells = []
+    for state, entry in rows:
+        status = entry.get("status") or ""
+        if entry.get("old_status") and entry["old_status"] != status:
+            status = f"{entry['old_status']} → {status}"
+        cells.append(
+            f"<tr><td>{escape(state)}</td><td>{escape(status)}</td>"
+            f"<td class='id'>{escape(str(entry.get('requirement')))}</td>"
+            f"<td>{escape(str(entry.get('operation') or ''))}</td>"
+            f"<td>{escape(str(entry.get('test') or entry.get('check') or ''))}</td>"
+            f"<td>{escape(str(entry.get('title') or entry.get('signature') or ''))[:200]}</td>"
+            f"<td class='id'>{escape(str(entry.get('key')))}</td></tr>"
+        )
+    head = "<tr><th></th><th>Status</th><th>Id</th><th>Operation</th><th>Check or test</th><th>Finding</th><th>Key</th>"
+    return f"<table>{head}</tr>{''.join(cells)}</table>" if cells else "<p>No finding changed.</p>"
+
+
+def baseline_html(baseline: dict[str, Any]) -> str:
+    """The report's section on the baseline the run was given: what is new, known, gone or not seen."""
+    counts = baseline.get("counts", {})
+    kind = "the verdict of an earlier run" if baseline.get("kind") == "verdict" else "a curated baseline"
+    parts = [
+        "<h2>Since the baseline</h2>",
+        f"<p>Baseline: {escape(str(baseline.get('file')))} ({kind}, sha256 "
+        f"<code>{escape(str(baseline.get('sha256', ''))[:12])}</code>): {counts.get('new', 0)} new, "
+        f"{counts.get('known', 0)} known, {counts.get('expired', 0)} whose entry expired. A known finding is still "
+        "a defect: the verdict above counts it; the release gate decides whether it blocks.</p>",
+    ]
+    diff = baseline.get("diff")
+    if diff is not None:
+        if diff["partial"]:
+            items = "".join(f"<li>{escape(reason)}</li>" for reason in diff["partial"])
+            parts.append(f"<p>The comparison is partial:</p><ul>{items}</ul>")
+        labels = (
+            ("new_findings", "new"),
+            ("still_present", "still present"),
+            ("gone", "gone"),
+            ("not_seen", "not seen"),
+        )
+        parts.append(_change_rows([(label, entry) for state, label in labels for entry in diff[state]]))
+        if diff["requirements"]:
+            changed = "".join(
+                f"<li><span class='id'>{escape(r['id'])}</span>: {escape(str(r['old']))} → {escape(str(r['new']))}</li>"
+                for r in diff["requirements"]
+            )
+            parts.append(f"<p>Requirement statuses that changed:</p><ul>{changed}</ul>")
+    elif baseline.get("not_found"):
+        parts.append("<p>Entries of the baseline this run did not find:</p>")
+        parts.append(_change_rows([(str(entry.get("state")), entry) for entry in baseline["not_found"]]))
+    parts.append(
+        "<p class='muted'>Gone: this run examined the rule with the same check or test and did not find it. "
+        "Not seen: this run did not examine it (that is no evidence of a fix).</p>"
+    )
+    return "".join(parts)
 
 
 def summary_html(verdict: dict[str, Any]) -> str:
@@ -218,7 +291,8 @@ def summary_html(verdict: dict[str, Any]) -> str:
     return (
         f"<style>{STYLE}</style><div class='conformance'>"
         f"<h2>Verdict</h2><table>{rows}</table>"
-        f"<h2>Requirements ({escape(counts)})</h2>"
+        + (baseline_html(verdict["baseline"]) if verdict.get("baseline") else "")
+        + f"<h2>Requirements ({escape(counts)})</h2>"
         "<table><tr><th>Id</th><th>Rule</th><th>Level</th><th>Status</th><th>Evidence</th><th>Findings</th></tr>"
         f"{matrix}</table>"
         + _findings_section(verdict["requirements"])
@@ -237,4 +311,73 @@ def short_failure(reason: str) -> str:
     return f"{escape(first[:300])} — see Findings above"
 
 
-__all__ = ["COLOURS", "STYLE", "escape", "short_failure", "summary_html", "visible"]
+RERUN_COLOURS = {
+    "reproducible": "#a40e26",
+    "flaky": "#7d4e00",
+    "fixed": "#116329",
+    "inconclusive": "#6639ba",
+    "not replayable": "#424a53",
+}
+
+
+def rerun_html(document: dict[str, Any]) -> str:
+    """The page of a rerun: each finding tried again, how it behaved, and every attempt as evidence."""
+    of = document["rerun_of"]
+    counts = ", ".join(f"{n} {name}" for name, n in document["counts"].items() if n)
+    target = document["target"]
+    where = escape(str(target.get("base_url"))) + (
+        " (embedded reference service" + "".join(f", {escape(f)}" for f in target.get("faulty_variants", [])) + ")"
+        if target.get("embedded_reference")
+        else ""
+    )
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
+        f"<title>{escape(str(document.get('title')))}: rerun of what failed</title><style>{STYLE}</style></head>",
+        "<body><div class='conformance'>",
+        f"<h2>Rerun of what failed: {escape(counts)}</h2>",
+        f"<p>{escape(document['note'])}</p><table>",
+        f"<tr><th>Report</th><td><a href='{escape(of['html'])}'>{escape(of['report'])}</a> (verdict "
+        f"{escape(str(of.get('verdict')))}, started {escape(str(of.get('started')))}, sha256 "
+        f"<code>{escape(of['sha256'][:12])}</code>)</td></tr>",
+        f"<tr><th>Target</th><td>{where}</td></tr>",
+        f"<tr><th>Attempts per finding</th><td>{document['times']}</td></tr>",
+        f"<tr><th>Started, duration</th><td>{escape(document['started'])}, {document['duration_seconds']} s</td></tr>",
+        "</table>",
+    ]
+    for entry in document["findings"]:
+        colour = RERUN_COLOURS.get(entry["classification"], "#424a53")
+        key_parts = entry["key_parts"]
+        where = escape(str(key_parts.get("operation") or "")) + " " + escape(str(key_parts.get("test") or ""))
+        parts.append(
+            f"<div class='finding'><b style='color:{colour}'>{escape(entry['classification'].upper())}</b> "
+            f"<span class='id'>{escape(entry['requirement'])}</span> {escape(entry['title'])} "
+            f"<span class='muted'>· key <code>{escape(entry['key'])}</code> · {where} · {escape(entry['how'])}</span>"
+        )
+        if entry.get("why"):
+            parts.append(f"<p>{escape(entry['why'])}</p>")
+        for attempt in entry.get("attempts", []):
+            found = "; ".join(f"{f['title']} ({f['key']})" for f in attempt.get("found", [])[:5])
+            status = f", HTTP {attempt['status']}" if attempt.get("status") is not None else ""
+            parts.append(
+                f"<p>Attempt {attempt['attempt']}: <b>{escape(attempt['outcome'])}</b>{status}"
+                f"{' · ' + escape(attempt['note']) if attempt.get('note') else ''}"
+                f"{' · found: ' + escape(found) if found else ''}</p>"
+            )
+            if attempt.get("exchange"):
+                parts.append(exchange_html(attempt["exchange"]) + f"<pre>{escape(attempt['exchange']['curl'])}</pre>")
+        parts.append("</div>")
+    parts.append("</div></body></html>")
+    return "".join(parts)
+
+
+__all__ = [
+    "COLOURS",
+    "STYLE",
+    "baseline_html",
+    "escape",
+    "exchange_html",
+    "rerun_html",
+    "short_failure",
+    "summary_html",
+    "visible",
+]

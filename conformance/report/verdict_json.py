@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterable
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..findings import Operations, examined_by, key_of
 from ..judge import NOT_APPLICABLE as NA
 from ..judge import Verdict
 from ..outcomes import Record
@@ -16,17 +18,29 @@ from ..outcomes import Record
 if TYPE_CHECKING:
     from ..run import Run
 
-GROUPS_SHOWN = 20  # distinct findings listed per requirement; the total is always counted
+GROUPS_SHOWN = 50  # distinct findings listed per requirement; the total is always counted, and what is left out
+FINDING_STATUSES = ("fail", "error", "warn")  # what a baseline knows and a diff compares (skips are no defect)
 
 
-def findings(records: Iterable[Record]) -> list[dict[str, Any]]:
-    """Identical findings (same status, check and title) grouped across tests, with a count."""
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+def operations_of(run: Run) -> Operations:
+    """The documented operations of a run's exchanges, paths the target config moved named as the spec does."""
+    config = run.target.config
+    moved = {path: str(config.setting(key)) for path, key in run.profile.path_settings.items() if config.setting(key)}
+    return Operations(run.profile.spec["paths"], run.target.base_url, moved)
+
+
+def findings(
+    records: Iterable[Record], requirement: str = "", operations: Operations | None = None
+) -> list[dict[str, Any]]:
+    """The records of one requirement grouped by finding key (the same defect across tests, with a count)."""
+    groups: dict[str, dict[str, Any]] = {}
     for record in records:
-        key = (record.status, record.check, record.title or record.reason)
-        group = groups.get(key)
+        key = key_of(requirement, record, operations)
+        group = groups.get(key.id)
         if group is None:
-            groups[key] = {
+            groups[key.id] = {
+                "key": key.id,
+                "key_parts": key.parts(),
                 "status": record.status,
                 "check": record.check,
                 "title": record.title or record.reason.splitlines()[0][:200] if (record.title or record.reason) else "",
@@ -46,9 +60,14 @@ def findings(records: Iterable[Record]) -> list[dict[str, Any]]:
 
 def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict[str, Any]:
     recorder = run.recorder
+    operations = operations_of(run)
+    by_requirement: dict[str, list[Record]] = {}
+    for record in recorder.records:
+        for req_id in record.requirements:
+            by_requirement.setdefault(req_id, []).append(record)
     requirements = []
     for req_id, result in verdict.requirements.items():
-        found = findings(result.findings)
+        found = findings(result.findings, req_id, operations)
         requirements.append(
             {
                 "id": req_id,
@@ -62,9 +81,11 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
                 "why_not_tested": result.why_untested,
                 "finding_count": sum(group["count"] for group in found),
                 "findings": found[:GROUPS_SHOWN],
+                "findings_not_listed": max(0, len(found) - GROUPS_SHOWN),
+                "examined_by": examined_by(by_requirement.get(req_id, [])),
             }
         )
-    return {
+    document = {
         "verdict": verdict.verdict,
         "reasons": verdict.reasons,
         "exit_code": verdict.exit_code,
@@ -112,6 +133,11 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
         "counts": verdict.counts(),
         "requirements": requirements,
     }
+    if run.options.baseline:
+        from ..baseline import Baseline
+
+        Baseline.load(run.options.baseline).apply(document, dt.date.today())
+    return document
 
 
 def write(document: dict[str, Any], path: str | Path) -> None:
