@@ -54,7 +54,8 @@ from ..target import Credentials
 from ..transport import DEFAULT_MAX_BODY
 from .common import EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUITE_BUG, UsageError, printable
 from .gate import read_verdict
-from .run import pytest_arguments, reach
+from .run import _env_masker, pytest_arguments, reach
+from .terminal import terminal_of
 
 MAX_TIMES = 20
 NOTE = "A rerun tries again only what failed; the verdict of a full run is what certifies."
@@ -115,6 +116,7 @@ def command(args: argparse.Namespace) -> int:
     report = read_verdict(args.report)
     _check(args, report)
     profile = get_profile(report["api"])
+    terminal_of(args).use(_env_masker(profile))  # what the rerun prints is masked like a run's
     started, started_at = time.perf_counter(), time.time()
     ends = time.monotonic() + args.deadline
     findings = plan(report)
@@ -133,7 +135,12 @@ def command(args: argparse.Namespace) -> int:
     shutil.rmtree(bodies, ignore_errors=True)
     options = _options(args, report, profile, bodies)
     if options.base_url is not None:  # one authenticated request first: exit 3 when the target is unreachable
-        limits = {"ca_bundle": args.ca_bundle, "timeout": args.timeout, "max_body": args.max_body}
+        limits = {
+            "ca_bundle": args.ca_bundle,
+            "timeout": args.timeout,
+            "max_body": args.max_body,
+            "deadline": args.deadline,
+        }
         reach(argparse.Namespace(base_url=options.base_url, **limits), profile)
     where = options.base_url or "the embedded reference service" + "".join(f", {f}" for f in options.faults)
     print(f"conformance rerun: {len(findings)} finding(s) of {args.report}, {args.times} time(s) each, at {where}")
@@ -146,8 +153,10 @@ def command(args: argparse.Namespace) -> int:
     document = _document(report, report_path, report_dir, findings, results, args.times, target, started, started_at)
     _write(document, paths)
     pairs = [Credentials.from_env(*profile.credential_env)] if profile.auth_headers is None else []
-    needles = leak_scan.needles(secrets, [pair.as_tuple() for pair in pairs if pair is not None])
-    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], needles)
+    finder = leak_scan.finder(secrets, [pair.as_tuple() for pair in pairs if pair is not None])
+    terminal = terminal_of(args)
+    texts = [("the terminal output", terminal.transcript())]
+    found = leak_scan.scan([*paths.values(), *sorted(bodies.glob("*"))], finder, texts=texts)
     if found:  # none of it may be shared
         for path in paths.values():
             path.unlink(missing_ok=True)
@@ -166,10 +175,12 @@ def _options(args: argparse.Namespace, report: dict[str, Any], profile: Any, bod
     same faulty variants) or --base-url, its API version, target config and seed, the rerun's own bounds."""
     target = report["target"]
     embedded = bool(target.get("embedded_reference")) and not args.base_url
+    target_config = _target_config(args, report)
     return RunOptions(
         api=profile.name,
         base_url=None if embedded else (args.base_url or target["base_url"]),
-        target_config=_target_config(args, report),
+        target_config=target_config,
+        reference_data=target_config is None,  # the report's run used the reference's sample data: so does this
         api_version=report.get("api_version"),
         max_examples=int(report.get("max_examples") or 25),
         seed=report.get("seed"),
@@ -279,6 +290,7 @@ def _session(nodes: list[str], options: RunOptions, profile: Any, secrets: set[s
             seed=options.seed,
             api_version=options.api_version,
             target_config=options.target_config,
+            reference_data=options.reference_data and options.base_url is not None,
             ca_bundle=options.ca_bundle,
             callback_listen=None,
             callback_tls_cert=None,
