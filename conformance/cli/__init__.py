@@ -13,7 +13,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..target import ConfigurationError
 from ..transport import TransportFailure
-from . import certify, gate, run, serve, verify
+from . import certify, gate, load, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
 
 COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable[[argparse.Namespace], int]]] = {
@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "gate": (gate.add_parser, gate.command),
     "verify": (verify.add_parser, verify.command),
     "certify-client": (certify.add_parser, certify.command),
+    "load": (load.add_parser, load.command),
 }
 
 
