@@ -12,6 +12,7 @@ waits for workers started elsewhere with `conformance load push --worker --maste
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import secrets
 import shutil
@@ -228,6 +229,7 @@ def _master(args: argparse.Namespace) -> int:
     for path in paths.values():
         path.unlink(missing_ok=True)  # never leave a stale report that looks like this run's
 
+    plan = _plan(args, config, args.base_url or "https://127.0.0.1", local + remote)  # every option checked first
     embedded = None
     if args.base_url:
         base_url = validate_base_url(args.base_url)
@@ -236,10 +238,13 @@ def _master(args: argparse.Namespace) -> int:
             raise UsageError(profile.missing_credentials_message(base_url))
         ca_bundle = str(Path(args.ca_bundle).resolve()) if args.ca_bundle else None
     else:
-        credentials = Credentials("koshelek", secrets.token_urlsafe(18))
+        # The sandbox gets the partner's credentials if set, else a fresh random password (as `conformance run`).
+        credentials = Credentials.from_env(*profile.credential_env) or Credentials(
+            "koshelek", secrets.token_urlsafe(18)
+        )
         embedded = _sandbox(profile, credentials, tuple(args.fault), limit)
         base_url, ca_bundle = embedded.base_url, embedded.ca_bundle
-    plan = _plan(args, config, base_url, local + remote)
+    plan = dataclasses.replace(plan, base_url=base_url)
     masker = Masker.for_credentials(credentials, basic=True)
     try:
         if args.base_url:
@@ -393,6 +398,7 @@ def _judge_and_report(
                 "8080",
                 "--rate-limit",
                 f"{limit}/min",
+                "--retry-after",
                 *(f"--fault {f}" for f in args.fault),
             ]
         )

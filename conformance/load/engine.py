@@ -141,12 +141,13 @@ class Engine:
                 env,
             )
 
-    def wait(self, name: str, timeout: float) -> int | None:
-        """Wait for one process (Ctrl-C propagates to the caller); its exit code, or None if it is still running."""
+    def wait(self, name: str, timeout: float, until: Path | None = None) -> int | None:
+        """Wait for one process, or until the file `until` exists (Ctrl-C propagates to the caller); its exit code,
+        or None if it is still running."""
         process = self.processes[name]
         deadline = time.monotonic() + timeout
-        while process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while process.poll() is None and time.monotonic() < deadline and not (until and until.exists()):
+            time.sleep(0.05)
         return process.poll()
 
     def interrupt(self) -> None:
@@ -197,7 +198,7 @@ def run_distributed(
             engine.start_workers(local_workers, worker)
         bound = connect_wait + plan.duration + plan.timeout + 2 * STOP_GRACE
         try:
-            master_exit = engine.wait("master", bound)
+            master_exit = engine.wait("master", bound, until=results_path)  # written once every worker is done
         except KeyboardInterrupt:
             interrupted = True
             engine.interrupt()
@@ -214,14 +215,14 @@ def run_distributed(
 def run_workers(count: int, options: WorkerOptions, scratch: Path) -> tuple[bool, dict[str, str]]:
     """`conformance load --worker`: workers of a master elsewhere, until they end (True) or Ctrl-C (False)."""
     engine = Engine(scratch)
+    finished = True
     try:
         engine.start_workers(count, options)
-        try:
-            for name in list(engine.processes):
-                while engine.wait(name, 3600) is None:
-                    pass
-        except KeyboardInterrupt:
-            return False, engine.stop()
+        for name in list(engine.processes):
+            while engine.wait(name, 3600) is None:
+                pass
+    except KeyboardInterrupt:
+        finished = False
     finally:
         logs = engine.stop()
-    return True, logs
+    return finished, logs

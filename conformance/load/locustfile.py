@@ -41,6 +41,7 @@ from conformance.load.tally import (
 HAND_OVER_EVERY = 1.0  # seconds between a worker's hand-overs of what it counted
 BURST = 10  # 5xx answers in a row on one generator: the host is failing, the run stops
 DRAIN_GRACE = 1.0  # seconds past the answer timeout a stopping worker waits for requests in flight
+CATCH_UP = 1.0  # seconds of sends a late simulated user makes up for
 
 # Why a run stopped (the command turns each into a sentence).
 DURATION, MAX_REQUESTS, SERVER_ERROR_BURST, REFUSED_PLAN, NO_CREDENTIALS = (
@@ -198,7 +199,8 @@ class Sender(FastHttpUser):
         plan = GENERATOR.plan
         interval = 1.0 / plan.per_user_rate if plan else 1.0
         now = time.monotonic()
-        self._next = max(self._next + interval, now - interval)  # a late answer costs one send, never a burst
+        # A late answer is made up for within CATCH_UP seconds (a stalled generator keeps the rate); beyond, lost.
+        self._next = max(self._next + interval, now - CATCH_UP)
         return max(0.0, self._next - now)
 
     @task
@@ -293,6 +295,7 @@ class Collector:
         self.reasons[str(data.get("reason"))] += 1
         if len(self.done) >= self.plan.workers and not self.quitting:
             self.quitting = True
+            self.write(environment, complete=True)  # the command reads it at once: no need to wait for the quit
             gevent.spawn(environment.runner.quit)
 
     def on_burst(self, environment: Any, msg: Any, **_: Any) -> None:
@@ -300,10 +303,15 @@ class Collector:
         environment.runner.send_message("conformance_close", str(msg.data))
 
     def on_quitting(self, environment: Any, **_: Any) -> None:
+        if not self.quitting:  # stopped before every worker reported (the hard bound, Ctrl-C): what there is
+            self.write(environment, complete=False)
+
+    def write(self, environment: Any, *, complete: bool) -> None:
         path = environment.parsed_options.conformance_results
         if not path:
             return
         results = {
+            "complete": complete,
             "started": self.started,
             "ended": time.time(),
             "workers_expected": self.plan.workers,
@@ -311,5 +319,7 @@ class Collector:
             "reasons": dict(self.reasons),
             "tally": self.tally.as_dict(),
         }
-        with open(path, "w", encoding="utf-8") as file:
+        partial = f"{path}.partial"
+        with open(partial, "w", encoding="utf-8") as file:
             json.dump(results, file)
+        os.replace(partial, path)  # the command never reads a half-written file
