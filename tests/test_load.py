@@ -4,6 +4,7 @@ refuses and the one that refuses far below its declared limit are each caught on
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -63,7 +64,7 @@ def test_a_host_that_refuses_at_its_limit_passes(tmp_path: Path, sandbox_at_five
     statuses = {r["id"]: r["status"] for r in verdict["requirements"]}
     assert statuses == {"R-RATE-01": "pass", "R-RATE-02": "pass", "R-RATE-04": "pass"}
     load = verdict["load"]
-    assert load["workers"] == {"expected": 2, "reported": 2}
+    assert load["workers"]["expected"] == 2 and load["workers"]["reported"] == 2 and load["workers"]["cpu_seconds"] > 0
     assert load["requests"]["accepted"] == 5 and load["requests"]["refused"] > 10
     assert load["requests"]["refused_with_retry_after"] == load["requests"]["refused"]
     assert load["counting"].startswith("single sends") and load["stopped"] == "the run sent for the duration asked"
@@ -141,3 +142,107 @@ def test_ctrl_c_stops_the_generators_and_reports_the_run_cut_short(tmp_path: Pat
     out, err = process.communicate(timeout=60)
     assert process.returncode == 4, out + err
     assert "interrupted (Ctrl-C)" in out
+
+
+@pytest.mark.proof
+def test_a_master_judges_what_workers_started_apart_sent(tmp_path: Path, sandbox_at_five_a_minute) -> None:
+    """The multi-machine commands on one machine: `--master --expect-workers 2` and `--worker --master-host`."""
+    from conformance.load.engine import free_port
+
+    base_url, ca = sandbox_at_five_a_minute
+    port = free_port()
+    env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD}
+    load = [sys.executable, "-P", "-m", "conformance", "load", "push", "--base-url", base_url, "--ca-bundle", ca]
+    master = subprocess.Popen(
+        [
+            *load,
+            "--master",
+            "--master-bind",
+            f"127.0.0.1:{port}",
+            "--expect-workers",
+            "2",
+            "--target-config",
+            target_config(tmp_path),
+            "--rate",
+            "600/min",
+            "--duration",
+            "3",
+            "--report-dir",
+            str(tmp_path / "r"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    time.sleep(2)
+    worker = subprocess.run(
+        [*load, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    out, _ = master.communicate(timeout=120)
+    assert master.returncode == 0, out
+    assert worker.returncode == 0, worker.stdout + worker.stderr
+    load_figures = json.loads((tmp_path / "r" / "push-load.json").read_text(encoding="utf-8"))["load"]
+    assert load_figures["workers"]["reported"] == 2 and load_figures["requests"]["accepted"] == 5
+
+
+@pytest.mark.proof
+def test_a_worker_refuses_a_master_that_points_it_elsewhere(tmp_path: Path, sandbox_at_five_a_minute) -> None:
+    from conformance.load.engine import free_port
+
+    base_url, ca = sandbox_at_five_a_minute
+    port = free_port()
+    env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD}
+    load = [sys.executable, "-P", "-m", "conformance", "load", "push", "--ca-bundle", ca]
+    master = subprocess.Popen(
+        [
+            *load,
+            "--base-url",
+            base_url,
+            "--master",
+            "--master-bind",
+            f"127.0.0.1:{port}",
+            "--expect-workers",
+            "1",
+            "--target-config",
+            target_config(tmp_path),
+            "--rate",
+            "600/min",
+            "--duration",
+            "2",
+            "--report-dir",
+            str(tmp_path / "r"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    time.sleep(2)
+    other = "https://127.0.0.2:1"  # what this worker was started for: not the master's target
+    subprocess.run(
+        [
+            *load,
+            "--base-url",
+            other,
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    out, _ = master.communicate(timeout=120)
+    verdict = json.loads((tmp_path / "r" / "push-load.json").read_text(encoding="utf-8"))
+    assert verdict["load"]["requests"]["sent"] == 0 and verdict["verdict"] == "inconclusive", out
+    assert "another --base-url" in " ".join(verdict["reasons"])

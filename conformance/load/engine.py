@@ -112,7 +112,7 @@ class Engine:
                 "--users",
                 str(plan.users),
                 "--spawn-rate",
-                str(plan.users),
+                str(min(plan.users * 10, 10000)),  # every user within a tenth of a second
                 "--run-time",
                 f"{hard_bound}s",
                 "--host",

@@ -79,6 +79,8 @@ class Generator:
         self.closed_at = 0.0
         self.started = 0.0
         self.runner: Any = None
+        self.cpu_at_start = 0.0
+        self.started_monotonic = 0.0
 
     def close(self, reason: str) -> None:
         if self.closing is None:
@@ -129,6 +131,7 @@ def _start(environment: Any, **_: Any) -> None:
     generator = GENERATOR
     plan = LoadPlan.from_json(environment.parsed_options.conformance_plan)
     generator.plan, generator.started, generator.runner = plan, time.time(), runner
+    generator.cpu_at_start, generator.started_monotonic = time.process_time(), time.monotonic()
     generator.body = plan.body()
     generator.share = plan.share_of_requests(max(runner.worker_index, 0))
     allowed = os.environ.get("CONFORMANCE_LOAD_BASE_URL", "")
@@ -169,6 +172,7 @@ def _control(runner: Any) -> None:
             "reason": generator.closing,
             "sent": generator.sent,
             "in_flight": generator.in_flight,
+            "cpu_seconds": round(time.process_time() - generator.cpu_at_start, 3),  # what sending cost: sizing
             "tally": generator.tally.drain(),
         },
     )
@@ -193,7 +197,8 @@ class Sender(FastHttpUser):
     concurrency = 1
 
     def on_start(self) -> None:
-        self._next = time.monotonic()
+        # Every user's schedule starts with its generator's run: one spawned late makes up for it (within CATCH_UP).
+        self._next = max(GENERATOR.started_monotonic, time.monotonic() - CATCH_UP)
 
     def wait_time(self) -> float:
         plan = GENERATOR.plan
@@ -291,7 +296,7 @@ class Collector:
     def on_done(self, environment: Any, msg: Any, **_: Any) -> None:
         data = msg.data
         self.tally.merge(data.get("tally", {}))
-        self.done[str(msg.node_id)] = {k: data.get(k) for k in ("worker", "reason", "sent", "in_flight")}
+        self.done[str(msg.node_id)] = {k: data.get(k) for k in ("worker", "reason", "sent", "in_flight", "cpu_seconds")}
         self.reasons[str(data.get("reason"))] += 1
         if len(self.done) >= self.plan.workers and not self.quitting:
             self.quitting = True

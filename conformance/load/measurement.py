@@ -303,7 +303,12 @@ class Measurement:
             "recipients_per_request": plan.recipients_per_request,
             "duration_asked": plan.duration,
             "sending_seconds": round(self.span, 1),
-            "workers": {"expected": self.workers_expected, "reported": len(self.workers_done)},
+            "workers": {
+                "expected": self.workers_expected,
+                "reported": len(self.workers_done),
+                # CPU the generators spent sending: requests a CPU-second sizes the workers
+                "cpu_seconds": round(sum(float(w.get("cpu_seconds") or 0) for w in self.workers_done), 2),
+            },
             "users": plan.users,
             "max_requests": plan.max_requests,
             "requests": {
