@@ -124,6 +124,12 @@ def test_usage_errors_are_one_line(tmp_path: Path, arguments: list[str], message
     assert "Traceback" not in result.stderr
 
 
+def test_an_unreachable_host_is_a_transport_failure_with_a_verdict(tmp_path: Path) -> None:
+    result = run_here(["load", "push", "--base-url", "https://127.0.0.1:1", "--rate", "600/min"], tmp_path)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    assert result.verdict("push-load")["verdict"] == "error"
+
+
 def test_locust_pytest_plugin_stays_out_of_the_suites_and_of_these_tests(request) -> None:
     assert not request.config.pluginmanager.has_plugin("locust")
     arguments = suite_arguments(get_profile("push"), {"json": Path("a"), "html": Path("b"), "junit.xml": Path("c")})

@@ -248,7 +248,17 @@ def _master(args: argparse.Namespace) -> int:
     masker = Masker.for_credentials(credentials, basic=True)
     try:
         if args.base_url:
-            _reach(args, profile, base_url, credentials)
+            try:
+                _reach(args, profile, base_url)
+            except TransportFailure as exc:  # the gate reads a verdict even when nothing could be sent
+                from ..report import verdict_json
+
+                spec = {"file": profile.spec_file, "version": profile.spec_version, "sha256": profile.spec_sha256}
+                title = profile.spec["info"]["title"]
+                verdict_json.write(
+                    verdict_json.unreachable(profile.name, title, base_url, str(exc), spec), paths["json"]
+                )
+                raise
         bind = _host_port(args.master_bind) if args.master else ("127.0.0.1", free_port())
         where = args.base_url or "the embedded sandbox"
         print(
@@ -313,7 +323,7 @@ def _sandbox(profile: Any, credentials: Credentials, faults: tuple[str, ...], li
     return Embedded(server.base_url, server.ca_bundle, [server])
 
 
-def _reach(args: argparse.Namespace, profile: Any, base_url: str, credentials: Credentials) -> None:
+def _reach(args: argparse.Namespace, profile: Any, base_url: str) -> None:
     """One authenticated request through the suite's own HTTP layer before any load: exit 3 if it fails."""
     from .run import reach
 
@@ -322,8 +332,6 @@ def _reach(args: argparse.Namespace, profile: Any, base_url: str, credentials: C
     )
     try:
         reach(probe_args, profile)
-    except TransportFailure:
-        raise
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
 

@@ -155,8 +155,8 @@ class Tally:
         for ms, n in delta.get("latencies", []):
             self.latencies[int(ms)] += int(n)
         for kind, sample in delta.get("samples", {}).items():
-            if kind in KINDS and kind not in self.samples:
-                self.samples[kind] = sample
+            if kind in KINDS and kind not in self.samples and isinstance(sample, dict):
+                self.samples[kind] = _bounded(sample)
         theirs = delta.get("retry_after") or []
         if len(theirs) == 2:
             mine = self.retry_after or theirs
@@ -167,3 +167,16 @@ class Tally:
         tally = cls()
         tally.merge(data)
         return tally
+
+
+def _bounded(sample: dict[str, Any]) -> dict[str, Any]:
+    """A sample as the master keeps it, whatever a worker sent: the known fields, each cut to size."""
+    status = sample.get("status")
+    headers = sample.get("headers") if isinstance(sample.get("headers"), dict) else {}
+    return {
+        "status": status if isinstance(status, int) else None,
+        "headers": {name: str(headers[name])[:200] for name in SAMPLE_HEADERS if headers.get(name) is not None},
+        "body": str(sample.get("body") or "")[:SAMPLE_BYTES],
+        "cut": bool(sample.get("cut")),
+        "note": str(sample.get("note") or "")[:200],
+    }
