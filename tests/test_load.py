@@ -252,3 +252,25 @@ def test_a_worker_refuses_a_master_that_points_it_elsewhere(tmp_path: Path, sand
     verdict = json.loads((tmp_path / "r" / "push-load.json").read_text(encoding="utf-8"))
     assert verdict["load"]["requests"]["sent"] == 0 and verdict["verdict"] == "inconclusive", out
     assert "another --base-url" in " ".join(verdict["reasons"])
+
+
+@pytest.mark.parametrize(("counts", "accepted"), [("recipients", 1), ("requests", 2)])
+def test_the_sandbox_counts_what_its_option_says_and_tells_when_to_retry(counts: str, accepted: int) -> None:
+    import base64
+
+    from conformance.fixtures.push.app import create_app
+
+    app = create_app((USERNAME, PASSWORD), rate_limit_per_minute=5, rate_counts=counts, retry_after=True)
+    token = base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+    batch = {
+        "pushType": "SERVICE",
+        "subId": "s",
+        "msisdn": [79216668899] * 3,
+        "payload": {"title": "T", "message": "M", "deeplink": {"target": "card"}},
+    }
+    client = app.test_client()
+    answers = [
+        client.post("/push/bulk/single", json=batch, headers={"Authorization": f"Basic {token}"}) for _ in range(3)
+    ]
+    assert [a.status_code for a in answers] == [200] * accepted + [429] * (3 - accepted)
+    assert all(1 <= int(a.headers["Retry-After"]) <= 60 for a in answers if a.status_code == 429)
