@@ -299,7 +299,8 @@ PUSH = Profile(
         ("push-callback-api.yaml", ("R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06", "R-CB-13")),
     ),
     out_of_reach={
-        "R-RATE-01": "the documented limit is 1,000,000 messages per minute; a conformance run cannot exhaust it",
+        "R-RATE-01": "the documented limit is 1,000,000 messages per minute; a conformance run cannot exhaust it "
+        "(`conformance load push` checks it at that rate)",
     },
     receives_callbacks=True,
     sequential_because="the callback round listens in one process, and the rate-limit test must follow every send",
@@ -335,7 +336,12 @@ PUSH = Profile(
     },
     credentials_description="the credentials of your Push API account at",
     target_settings=TargetSettings(
-        settings={"bulk_path": str, "rate_limit_per_minute": int, "callback_wait_s": (int, float)},
+        settings={
+            "bulk_path": str,
+            "rate_limit_per_minute": int,
+            "callback_wait_s": (int, float),
+            "load_batch_size": int,  # numbers in each batch of `conformance load push --mode batch`
+        },
         identities={
             "registered": {"msisdn": (int, str)},
             "unregistered": {"msisdn": (int, str)},

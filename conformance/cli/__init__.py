@@ -13,7 +13,7 @@ from collections.abc import Callable
 from .. import __version__
 from ..target import ConfigurationError
 from ..transport import TransportFailure
-from . import certify, countersign, diff, gate, init, keygen, rerun, run, serve, verify
+from . import certify, countersign, diff, gate, init, keygen, load, rerun, run, serve, verify
 from .common import EXIT_PASS, EXIT_SUITE_BUG, EXIT_TRANSPORT, EXIT_USAGE, UsageError, printable
 from .terminal import Terminal
 
@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse._SubParsersAction], None], Callable
     "init": (init.add_parser, init.command),
     "diff": (diff.add_parser, diff.command),
     "rerun": (rerun.add_parser, rerun.command),
+    "load": (load.add_parser, load.command),
 }
 
 

@@ -249,6 +249,8 @@ def suite_arguments(profile: Profile, paths: dict[str, Path]) -> list[str]:
         str(resources.files("conformance.suites")),
         "-p",
         "conformance.plugin",
+        "-p",
+        "no:locust",  # Locust's pytest plugin (installed with `[load]`) has no business in a conformance run
         "--conformance-api",
         profile.name,
         "--conformance-verdict",

@@ -18,6 +18,20 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--fault", action="append", default=[], help="turn on a faulty variant (repeatable)")
     serve.add_argument("--list-faults", action="store_true", help="list the faulty variants and exit")
     serve.add_argument(
+        "--rate-limit",
+        metavar="N/min",
+        help="push only: the sending limit per account and rolling minute (default 600/min), answered 429 beyond it",
+    )
+    serve.add_argument(
+        "--rate-counts",
+        choices=["recipients", "requests"],
+        default="recipients",
+        help="push only: what counts against the limit: each registered number of a send (default), or each send",
+    )
+    serve.add_argument(
+        "--retry-after", action="store_true", help="push only: a refusal by the limit says when to retry (Retry-After)"
+    )
+    serve.add_argument(
         "--callback-url",
         help="push only: the account's Push Callback URL, where delivery statuses are POSTed (credentials from "
         "CONFORMANCE_CALLBACK_USERNAME / CONFORMANCE_CALLBACK_PASSWORD)",
@@ -38,12 +52,12 @@ def command(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UsageError("--port must be between 0 and 65535")
     credentials = Credentials.from_env(*profile.credential_env) or Credentials("koshelek", "sandbox")
-    options = {}
+    options = _rate_options(args, profile.name)
     if args.callback_url:
         if profile.name != "push":
             raise UsageError("--callback-url applies to `serve push` only")
         callback = Credentials.from_env("CONFORMANCE_CALLBACK_USERNAME", "CONFORMANCE_CALLBACK_PASSWORD")
-        options = {
+        options |= {
             "callback_url": validate_base_url(args.callback_url),
             "callback_credentials": (callback or Credentials("koshelek", "sandbox")).as_tuple(),
         }
@@ -60,6 +74,11 @@ def command(args: argparse.Namespace) -> int:
         print(f"  CA certificate: {server.ca_bundle}")
     if args.fault:
         print(f"  faulty variant: {', '.join(args.fault)}")
+    if "rate_limit_per_minute" in options:
+        print(
+            f"  rate limit: {options['rate_limit_per_minute']} messages a minute per account, counting "
+            f"{options['rate_counts']}" + (", refusals with Retry-After" if options["retry_after"] else "")
+        )
     if args.callback_url:
         print(f"  delivery statuses are POSTed to {options['callback_url']}/push/callback")
     print("  Ctrl-C stops it.", flush=True)
@@ -69,3 +88,23 @@ def command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         server.stop()
     return EXIT_PASS
+
+
+def _rate_options(args: argparse.Namespace, api: str) -> dict[str, object]:
+    """The Push sandbox's rate limit: --rate-limit N/min (a whole number a minute), what counts, Retry-After."""
+    if api != "push":
+        if args.rate_limit or args.retry_after or args.rate_counts != "recipients":
+            raise UsageError("--rate-limit, --rate-counts and --retry-after apply to `serve push` only")
+        return {}
+    from ..load.plan import RateError, parse_rate
+
+    limit = 600
+    if args.rate_limit:
+        try:
+            per_minute = parse_rate(args.rate_limit)
+        except RateError as exc:
+            raise UsageError(f"--rate-limit {exc}") from None
+        if per_minute != int(per_minute) or per_minute < 1:
+            raise UsageError("--rate-limit must be a whole number of messages a minute, e.g. 600/min")
+        limit = int(per_minute)
+    return {"rate_limit_per_minute": limit, "rate_counts": args.rate_counts, "retry_after": args.retry_after}
