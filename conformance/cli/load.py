@@ -32,6 +32,7 @@ from ..report.masking import Masker
 from ..target import ConfigurationError, Credentials, TargetConfig, validate_base_url
 from ..transport import DEFAULT_MAX_BODY, TransportFailure
 from .common import EXIT_INCONCLUSIVE, EXIT_PASS, EXIT_SUITE_BUG, UsageError, printable
+from .terminal import terminal_of
 
 REPORTS = ("json", "html", "log")
 DEFAULT_BATCH = 100  # numbers in a batch send when the target config does not say (`load_batch_size`)
@@ -210,10 +211,12 @@ def _master(args: argparse.Namespace) -> int:
         raise UsageError("a load needs at least one worker: --workers N")
     if not math.isfinite(args.connect_wait) or args.connect_wait <= 0:
         raise UsageError("--connect-wait must be a positive number of seconds")
+    # A load sends only to the registered numbers: the identities a conformance run needs besides are not required.
+    settings = dataclasses.replace(profile.config_settings, required_identities={})
     config = (
-        TargetConfig.from_path(args.target_config, profile.target_settings)
+        TargetConfig.from_path(args.target_config, settings)
         if args.target_config
-        else TargetConfig.parse(profile.default_target_config(), "default", profile.target_settings)
+        else TargetConfig.parse(profile.default_target_config(), "default", settings)
     )
     stated = config.setting("rate_limit_per_minute")
     limit = int(stated) if stated is not None else DOCUMENTED_LIMIT
@@ -246,6 +249,7 @@ def _master(args: argparse.Namespace) -> int:
         base_url, ca_bundle = embedded.base_url, embedded.ca_bundle
     plan = dataclasses.replace(plan, base_url=base_url)
     masker = Masker.for_credentials(credentials, basic=True)
+    terminal_of(args).use(masker)  # what the command prints is masked too
     try:
         if args.base_url:
             try:
@@ -439,8 +443,9 @@ def _judge_and_report(
     verdict_json.write(document, paths["json"])
     paths["html"].write_text(load_report.page(document, masked_samples), encoding="utf-8")
     _write_log(paths["log"], result.logs, masker)
-    needles = leak_scan.needles([*masker.secrets, *config.secrets()], [credentials.as_tuple()])
-    found = leak_scan.scan(list(paths.values()), needles)
+    finder = leak_scan.finder([*masker.secrets, *config.secrets()], [credentials.as_tuple()])
+    terminal = terminal_of(args)
+    found = leak_scan.scan(list(paths.values()), finder, texts=[("the terminal output", terminal.transcript())])
     if found:
         for path in paths.values():
             path.unlink(missing_ok=True)

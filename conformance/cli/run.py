@@ -228,7 +228,8 @@ def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
     if credentials is None:
         raise UsageError(profile.missing_credentials_message(base_url))
     profile.check_credentials(credentials)
-    limits = Limits(timeout=args.timeout, max_body=args.max_body, deadline=time.monotonic() + args.deadline)
+    seconds = getattr(args, "deadline", None) or DEFAULT_DEADLINE  # callers other than `run` may give none
+    limits = Limits(timeout=args.timeout, max_body=args.max_body, deadline=time.monotonic() + seconds)
     session = BoundedSession(limits, Breakers(limits), verify=args.ca_bundle or True)
     auth = profile.auth_kwargs(credentials)
     session.auth = auth.get("auth")

@@ -37,6 +37,7 @@ from conformance.load.tally import (
     classify,
     recipients_accepted,
 )
+from conformance.report.masking import Masker
 
 HAND_OVER_EVERY = 1.0  # seconds between a worker's hand-overs of what it counted
 BURST = 10  # 5xx answers in a row on one generator: the host is failing, the run stops
@@ -63,6 +64,14 @@ def _options(parser: Any) -> None:
 # --- a worker: one generator ----------------------------------------------------------------------------------------
 
 
+def _masker() -> Masker:
+    username, password = os.environ.get("CONFORMANCE_USERNAME"), os.environ.get("CONFORMANCE_PASSWORD")
+    masker = Masker()
+    if username and password:
+        masker.add_basic(username, password)
+    return masker
+
+
 class Generator:
     """The state of one worker process: its plan, what it counted, how many it sent, and whether it is stopping."""
 
@@ -81,6 +90,7 @@ class Generator:
         self.runner: Any = None
         self.cpu_at_start = 0.0
         self.started_monotonic = 0.0
+        self.masker = _masker()  # a sample answer is masked before it is cut or kept (conformance.ingest's rule)
 
     def close(self, reason: str) -> None:
         if self.closing is None:
@@ -103,7 +113,7 @@ def _retry_after(value: str | None) -> float | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²" is a digit to str.isdigit, and no number to float()
         return min(float(value), 86400.0)
     try:
         return max(0.0, min(parsedate_to_datetime(value).timestamp() - time.time(), 86400.0))
@@ -254,9 +264,9 @@ def _count(generator: Generator, plan: LoadPlan, response: Any, started_wall: fl
         retry_after=retry_after,
     )
     if generator.tally.wants_sample(kind):
-        shown = {name: value for name, value in headers.items() if value is not None}
+        shown = generator.masker.headers({name: value for name, value in headers.items() if value is not None})
         note = type(getattr(response, "error", None)).__name__ if kind == UNANSWERED else ""
-        generator.tally.sample(kind, status, shown, body, note)
+        generator.tally.sample(kind, status, shown, generator.masker.data(body), note)
     generator.server_errors_in_a_row = generator.server_errors_in_a_row + 1 if kind == SERVER_ERROR else 0
     if generator.server_errors_in_a_row >= BURST and generator.closing is None:
         generator.close(SERVER_ERROR_BURST)
