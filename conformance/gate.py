@@ -52,6 +52,7 @@ class Waiver:
     expires: dt.date
     api: str | None = None  # None: the waiver applies to every API's report
     key: str | None = None  # a finding key: the waiver excuses that finding only, not its whole requirement
+    operation: str | None = None  # an operation that never succeeded in the run (e.g. "POST /v1/promo/qrCode")
 
     def applies(self, api: str, requirement: str) -> bool:
         """Whether it waives the whole requirement."""
@@ -61,8 +62,14 @@ class Waiver:
         """Whether it waives one finding of the requirement (by the finding's key)."""
         return self.key == key and self.requirement in (None, requirement) and self.api in (None, api)
 
+    def excuses(self, api: str, operation: str) -> bool:
+        """Whether it waives the fact that `operation` never succeeded in the run."""
+        return self.operation == operation and self.api in (None, api)
+
     @property
     def names(self) -> str:
+        if self.operation:
+            return f"operation {self.operation}"
         return f"finding {self.key}" if self.key else str(self.requirement)
 
 
@@ -98,8 +105,8 @@ class Policy:
         waivers = []
         for index, entry in enumerate(data.get("waivers", []), start=1):
             missing = {"reason", "expires"} - entry.keys()
-            if not {"requirement", "key"} & entry.keys():
-                missing.add("requirement (or key)")
+            if not {"requirement", "key", "operation"} & entry.keys():
+                missing.add("requirement (or key, or operation)")
             if missing:
                 raise ConfigurationError(f"policy {source}: waiver {index} lacks {', '.join(sorted(missing))}")
             if not isinstance(entry["expires"], dt.date) or isinstance(entry["expires"], dt.datetime):
@@ -109,7 +116,14 @@ class Policy:
             if entry.get("requirement") is not None:
                 _check_names(source, index, str(entry["requirement"]), entry.get("api"))
             waivers.append(
-                Waiver(entry.get("requirement"), entry["reason"], entry["expires"], entry.get("api"), entry.get("key"))
+                Waiver(
+                    entry.get("requirement"),
+                    entry["reason"],
+                    entry["expires"],
+                    entry.get("api"),
+                    entry.get("key"),
+                    entry.get("operation"),
+                )
             )
         return cls(
             allow_warnings=data.get("allow_warnings", True),
@@ -196,6 +210,8 @@ def decide(verdict: dict[str, Any], policy: Policy, today: dt.date) -> Decision:
             notes.append(f"the run was inconclusive, which the policy allows: {reasons}")
         else:
             blocking.append(f"the run was inconclusive: {reasons}")
+    elif outcome == "fail":  # what would make the run inconclusive still counts once its failures are waived
+        blocking += _also_inconclusive(verdict, api, policy, today, notes)
     out_of_reach = set(verdict.get("out_of_reach", {}))
     not_applicable = set(verdict.get("not_applicable", []))
     for requirement in verdict.get("requirements", []):
@@ -224,6 +240,30 @@ def decide(verdict: dict[str, Any], policy: Policy, today: dt.date) -> Decision:
             notes.append(f"the waiver for {req_id} expired on {waiver.expires} and no longer waives")
         blocking += _finding_by_finding(api, requirement, problem, policy, today, notes)
     return Decision(api, not blocking, blocking, notes)
+
+
+def _also_inconclusive(
+    verdict: dict[str, Any], api: str, policy: Policy, today: dt.date, notes: list[str]
+) -> list[str]:
+    """The inconclusive facts of a failed run that no requirement carries (the run deadline, an interruption, an
+    operation that never succeeded): each blocks unless the policy allows inconclusive runs or, for an operation,
+    a waiver names it. A rule that errored or went untested is weighed with its requirement's waivers below."""
+    blocking = []
+    for fact in verdict.get("inconclusive_facts", []):
+        if fact.get("requirement"):
+            continue
+        text = f"the run was also inconclusive: {fact.get('text')}"
+        if policy.allow_inconclusive:
+            notes.append(f"{text} (the policy allows it)")
+            continue
+        waivers = [w for w in policy.waivers if fact.get("operation") and w.excuses(api, str(fact["operation"]))]
+        valid = [w for w in waivers if today <= w.expires]
+        if valid:
+            notes.append(f"{text}: waived until {valid[0].expires} ({valid[0].reason})")
+            continue
+        notes += [f"the waiver for {w.names} expired on {w.expires} and no longer waives" for w in waivers]
+        blocking.append(text)
+    return blocking
 
 
 # The findings that make a requirement's status what it is: the ones a waiver or the baseline must excuse.

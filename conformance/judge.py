@@ -56,6 +56,8 @@ class RunFacts:
     client: bool = False  # the exchanges are those a partner's client sent to the sandbox (certify-client)
     documented_statuses: Mapping[int, int] = field(default_factory=dict)  # status -> count, documented operations
     base_url_advice: str = ""  # what may be wrong with the base URL, said when the answers suggest it is
+    interrupted: str | None = None  # the run was stopped by its user (Ctrl-C): what it did not reach is not tested
+    incomplete_steps: tuple[str, ...] = ()  # "the client did not complete step X: why", of a client certification
 
 
 @dataclass
@@ -68,12 +70,24 @@ class RequirementResult:
     why_untested: str | None = None
 
 
+@dataclass(frozen=True)
+class Fact:
+    """Something that keeps a run from being evidence either way (the run deadline, an operation that never
+    succeeded, a mandatory rule that errored or went untested). Recorded whatever the verdict: a failure waived at
+    the gate must not let through a run that, without the failure, would be inconclusive."""
+
+    text: str
+    requirement: str | None = None  # the rule it is about, when it is one (the gate weighs it with its waivers)
+    operation: str | None = None  # the operation it is about, when it is one
+
+
 @dataclass
 class Verdict:
     verdict: str  # pass | fail | inconclusive | error
     reasons: list[str]
     exit_code: int
     requirements: dict[str, RequirementResult]
+    inconclusive: list[Fact] = field(default_factory=list)  # whatever the verdict
 
     def counts(self) -> dict[str, int]:
         found = Counter(result.status for result in self.requirements.values())
@@ -174,15 +188,29 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
         reason = misdirected + (f" {facts.base_url_advice}" if facts.base_url_advice else "")
         return Verdict("inconclusive", [reason], EXIT_CODES["inconclusive"], results)
 
+    found = inconclusive_facts(results, facts)
+    if facts.interrupted:  # stopped by its user: no finding so far is the whole truth, none blames the service
+        return Verdict("inconclusive", [facts.interrupted], EXIT_CODES["inconclusive"], results, found)
     failed = [req_id for req_id, result in results.items() if result.status == FAIL]
     if failed:
-        return Verdict("fail", [f"requirements failed: {', '.join(failed)}"], EXIT_CODES["fail"], results)
+        return Verdict("fail", [f"requirements failed: {', '.join(failed)}"], EXIT_CODES["fail"], results, found)
+    if found:
+        return Verdict("inconclusive", [fact.text for fact in found], EXIT_CODES["inconclusive"], results, found)
+    return Verdict("pass", [], EXIT_CODES["pass"], results)
 
-    reasons = []
+
+def inconclusive_facts(results: dict[str, RequirementResult], facts: RunFacts) -> list[Fact]:
+    """Everything that keeps the run from being evidence either way, whatever else it found."""
+    found: list[Fact] = []
     if facts.deadline_reached:
-        reasons.append(facts.deadline_reached)
-    reasons += [
-        f"{label} never answered a request with success, so its answers were never checked"
+        found.append(Fact(facts.deadline_reached))
+    found += [Fact(step) for step in facts.incomplete_steps]
+    not_reached = "was not reached before the run was interrupted" if facts.interrupted else ""
+    found += [
+        Fact(
+            f"{label} {not_reached or 'never answered a request with success, so its answers were never checked'}",
+            operation=label,
+        )
         for label in facts.operations_without_success
     ]
     for req_id, result in results.items():
@@ -190,15 +218,11 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             continue
         if result.status == ERROR:
             cause = result.findings[0].reason if result.findings else "an error"
-            reasons.append(f"mandatory requirement {req_id} could not be established: {cause}")
+            found.append(Fact(f"mandatory requirement {req_id} could not be established: {cause}", req_id))
         elif result.status == NOT_TESTED and req_id not in facts.out_of_reach:
-            reasons.append(
-                f"mandatory requirement {req_id} was not tested"
-                + (f": {result.why_untested}" if result.why_untested else "")
-            )
-    if reasons:
-        return Verdict("inconclusive", reasons, EXIT_CODES["inconclusive"], results)
-    return Verdict("pass", [], EXIT_CODES["pass"], results)
+            why = f": {result.why_untested}" if result.why_untested else ""
+            found.append(Fact(f"mandatory requirement {req_id} was not tested{why}", req_id))
+    return found
 
 
 MISDIRECTED_SHARE, MISDIRECTED_LEAST = 0.8, 3  # of the answers to documented paths: 404s, with no success at all

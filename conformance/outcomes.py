@@ -13,6 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+
+class SuiteBug(Exception):
+    """The suite itself is wrong (a check that ends without saying what it examined, a finding of a rule no profile
+    maps): no verdict on part of a run can be trusted, so the run stops as a suite bug (exit 5)."""
+
+
 Status = Literal["pass", "fail", "warn", "skip", "error"]
 PASS: Status = "pass"
 FAIL: Status = "fail"

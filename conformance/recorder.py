@@ -63,6 +63,9 @@ class Recorder:
         self.skips: dict[str, str] = {}  # test -> why it did not run
         self.auth_statuses: dict[str, int] = {}  # auth probe -> the status the target used
         self.deferred_check_failures: list[str] = []  # of the running hand-written test
+        self.evidence: list[str] = []  # what the running test said it examined (suites.support.examined)
+        self.answered_before_test = 0  # answers before the running test began: those after are its own
+        self.suite_bugs: list[str] = []  # the suite's own faults, found while it ran: no verdict stands on them
         self.deadline_reached: str | None = None
         self.handed_out_ids: set[str] = set()  # ids the target's answers named (profile.response_ids)
         self._expected_auth = self._credential_header()
@@ -72,6 +75,22 @@ class Recorder:
 
     def add(self, record: Record) -> None:
         self.records.add(record)
+
+    def begin_test(self, nodeid: str) -> None:
+        self.current_test = nodeid
+        self.last_exchange = None
+        self.deferred_check_failures = []
+        self.evidence = []
+        self.answered_before_test = self.answered
+
+    def examined(self, what: str) -> None:
+        self.evidence.append(what)
+
+    def test_evidence(self) -> str:
+        """What the running test examined, in a few words ("" for nothing: no answer of its own, nothing named)."""
+        answers = self.answered - self.answered_before_test
+        parts = ([f"{answers} answer(s)"] if answers else []) + self.evidence[:3]
+        return "; ".join(parts)
 
     @property
     def last_exchange(self) -> dict[str, Any] | None:
@@ -151,6 +170,7 @@ class Recorder:
             "deadline_reached": self.deadline_reached,
             "handed_out_ids": sorted(self.handed_out_ids),
             "secrets": sorted(self.masker.secrets),
+            "suite_bugs": list(self.suite_bugs),
             "documented_statuses": {str(status): n for status, n in self.documented_statuses.items()},
         }
 
@@ -168,6 +188,7 @@ class Recorder:
         self.skips.update(seen["skips"])
         self.auth_statuses.update(seen["auth_statuses"])
         self.deadline_reached = self.deadline_reached or seen["deadline_reached"]
+        self.suite_bugs += seen.get("suite_bugs", [])
         self.handed_out_ids.update(seen["handed_out_ids"])
         self.documented_statuses.update({int(status): n for status, n in seen["documented_statuses"].items()})
 

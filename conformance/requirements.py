@@ -21,6 +21,9 @@ class Requirement:
     check: str = ""  # client rules: "request" (judged on each request) or "behaviour" (over a step's requests)
     # The declared options the rule binds (`applies-when`: option -> the values under which it applies); empty: any.
     applies_when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Client rules about an optional member "when sent" (`applies-when-sent: date_limit`): a client that never sends
+    # the member follows the documents, so the rule is not applicable to it, never untested.
+    applies_when_sent: str = ""
 
 
 SERVICE_RULES, CLIENT_RULES = "x-requirements", "x-client-requirements"
@@ -38,6 +41,7 @@ def catalogue(spec: Mapping[str, Any], key: str = SERVICE_RULES) -> dict[str, Re
             tuple(str(version) for version in entry.get("versions", ())),
             str(entry.get("check", "")),
             tuple((str(name), tuple(str(v) for v in values)) for name, values in entry.get("applies-when", {}).items()),
+            str(entry.get("applies-when-sent", "")),
         )
         for req_id, entry in spec.get(key, {}).items()
     }

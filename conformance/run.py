@@ -107,6 +107,7 @@ class Run:
     client: Any = None  # the client certification whose journal this run judges (no request is sent)
     started: float = field(default_factory=time.time)
     ended: float | None = None
+    interrupted: str | None = None  # why the run stopped before its end, when its user stopped it (Ctrl-C)
     _scratch: Path | None = None  # this run's temporary files, removed when it stops
 
     @property

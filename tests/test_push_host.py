@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def push_host(callback_port: int, *faults: str) -> Iterator[tuple[str, str]]:
+def push_host(callback_url: str, callback_ca: str | None, *faults: str) -> Iterator[tuple[str, str]]:
     """`conformance serve push --tls --callback-url ...` in a process of its own: (base URL, CA file)."""
     env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **CALLBACK_ENV}
     command = [
@@ -40,7 +40,8 @@ def push_host(callback_port: int, *faults: str) -> Iterator[tuple[str, str]]:
         str(free_port()),
         "--tls",
         "--callback-url",
-        f"http://127.0.0.1:{callback_port}/koshelek",
+        callback_url,
+        *(["--callback-ca", callback_ca] if callback_ca else []),
     ]
     for fault in faults:
         command += ["--fault", fault]
@@ -61,9 +62,17 @@ def push_host(callback_port: int, *faults: str) -> Iterator[tuple[str, str]]:
         process.wait(timeout=10)
 
 
-def run_against_host(tmp_path: Path, *faults: str):
+def run_against_host(tmp_path: Path, *faults: str, tls: bool = True):
+    """A run of the push suite against `serve push` whose account posts callbacks to the suite's listener (HTTPS
+    with a throw-away CA the host is told to trust, or, without `tls`, plain HTTP)."""
+    from conformance.fixtures.server import make_certificates
+
     port = free_port()
-    with push_host(port, *faults) as (base_url, ca):
+    certificates = tmp_path / "listener-tls"
+    certificates.mkdir()
+    cert, key, ca = make_certificates(certificates)
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/koshelek"
+    with push_host(url, ca if tls else None, *faults) as (base_url, host_ca):
         return run_cli(
             [
                 "run",
@@ -71,16 +80,17 @@ def run_against_host(tmp_path: Path, *faults: str):
                 "--base-url",
                 base_url,
                 "--ca-bundle",
-                ca,
+                host_ca,
                 "--callback-listen",
                 f"127.0.0.1:{port}",
+                *(["--callback-tls-cert", cert, "--callback-tls-key", key] if tls else []),
                 "--reference-data",
                 "--max-examples",
                 "5",
                 "--seed",
                 "7",
             ],
-            tmp_path,
+            tmp_path / "reports",
             env=CALLBACK_ENV,
         )
 
@@ -89,13 +99,13 @@ def run_against_host(tmp_path: Path, *faults: str):
 def test_a_host_that_calls_back_passes_the_callback_rules(tmp_path: Path) -> None:
     result = run_against_host(tmp_path)
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "expecting the host's callbacks at http://127.0.0.1:" in result.stdout
+    assert "expecting the host's callbacks at https://127.0.0.1:" in result.stdout
     for requirement in CALLBACK_RULES:
         assert result.status_of(requirement, "push") == "pass", requirement
     verdict = result.verdict("push")
     assert verdict["callbacks"]["received"] > 0 and verdict["callbacks"]["refused"] == 0
     assert verdict["out_of_reach"]["R-RATE-01"].startswith("the documented limit is 1,000,000")
-    for path in tmp_path.glob("push.*"):
+    for path in (tmp_path / "reports").glob("push.*"):
         assert CALLBACK_PASSWORD.encode() not in path.read_bytes(), path.name
 
 
@@ -106,3 +116,12 @@ def test_a_host_that_does_not_call_back_right_fails_the_callback_rule(fault: str
     assert result.exit_code == 1, result.stdout + result.stderr
     assert result.status_of("R-CB-05", "push") == "fail"
     assert "FAIL R-CB-05" in result.stdout
+
+
+@pytest.mark.slow
+def test_callbacks_posted_over_plain_http_fail_the_https_rule(tmp_path: Path) -> None:
+    """The host posts to an http:// callback URL: the callbacks arrive, and over plain HTTP, which R-CB-02 forbids."""
+    result = run_against_host(tmp_path, tls=False)
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert result.status_of("R-CB-02", "push") == "fail"
+    assert result.status_of("R-CB-05", "push") == "pass"  # they did arrive: only the transport is wrong

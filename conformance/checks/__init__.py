@@ -1,23 +1,31 @@
-"""Custom schemathesis checks. Each check names the rules it enforces; a profile maps rules to requirement ids.
+"""Custom schemathesis checks, and the contract each one keeps. A profile maps each check's rules to requirement ids.
 
-Conventions (schemathesis' own, made explicit):
-- a check that does not apply to an answer returns `True` ("skipped" in schemathesis): it is no evidence;
-- a check that examined the answer and found nothing returns `None`: evidence for each of its rules;
-- a breach raises `RuleViolation` (a schemathesis `Failure`); several breaches on one answer raise them all
-  together (`report`), so one defect never hides another;
-- a softer breach, one the documents leave room for, raises `RuleWarning`: the suite records it as a
-  warning and schemathesis never counts it as a failure.
+A check ends in one of three explicit acts:
+- `return NOT_APPLICABLE`: the answer is none of its business (a card check on a search that found nothing, a
+  barcode rule for a kind that has none): no record, no evidence either way;
+- `return examined("what held")`: it examined the answer and its rules held: one pass record for each rule, which
+  says what was examined;
+- raise `RuleViolation` (several on one answer through `report`, so one defect never hides another), or
+  `RuleWarning` for a rule the documents leave room for: a failure, or a warning that never fails the run.
+
+Falling off the end, returning anything else, or raising a rule the check did not declare with `@rules` is a suite
+bug (`SuiteBug`, exit 5), never a pass: `@rules` holds every check to this contract.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from schemathesis.core.failures import Failure
 from schemathesis.errors import FailureGroup
 
-NOT_APPLICABLE = True  # what a check returns when the answer is none of its business
+from ..outcomes import SuiteBug
+
+NOT_APPLICABLE = True  # what a check returns when the answer is none of its business ("skipped" to schemathesis)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,11 +60,58 @@ def report(found: Sequence[RuleViolation]) -> None:
         raise FailureGroup(list(found), "\n".join(f.title for f in found))
 
 
+@dataclass(frozen=True)
+class Examined:
+    """What a check examined on an answer whose rules held: the evidence its pass records name."""
+
+    what: str
+
+
+def examined(what: str) -> Examined:
+    return Examined(what)
+
+
+_notes = threading.local()  # check name -> what it examined on the answer being validated (this thread's)
+
+
+def examined_by(check: str) -> str:
+    """What `check` said it examined on the answer just validated (taken: each answer's checks say it anew)."""
+    notes: dict[str, str] = getattr(_notes, "by_check", {})
+    return notes.pop(check, "")
+
+
+def _declared(check: str, names: tuple[str, ...], exc: BaseException) -> None:
+    leaves = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
+    for leaf in leaves:
+        rule = getattr(leaf, "rule", None)
+        if isinstance(leaf, RuleViolation) and rule not in names:
+            raise SuiteBug(f"check {check} raised rule {rule!r}, which it does not declare (@rules{names})") from exc
+
+
 def rules(*names: str) -> Callable[[F], F]:
-    """Declare the rules a check enforces: an examining, passing check is evidence for each of them."""
+    """Declare the rules a check enforces, and hold it to the contract above."""
 
     def mark(func: F) -> F:
-        func.rules = names  # type: ignore[attr-defined]
-        return func
+        @functools.wraps(func)
+        def contract(ctx: Any, response: Any, case: Any) -> bool | None:
+            try:
+                outcome = func(ctx, response, case)
+            except (RuleViolation, FailureGroup) as exc:
+                _declared(func.__name__, names, exc)
+                raise
+            if outcome is NOT_APPLICABLE:
+                return True
+            if isinstance(outcome, Examined):
+                if not hasattr(_notes, "by_check"):
+                    _notes.by_check = {}
+                _notes.by_check[func.__name__] = outcome.what
+                return None
+            raise SuiteBug(
+                f"check {func.__name__} ended without saying whether it examined the answer (it returned "
+                f"{outcome!r}): a check ends in `return examined(...)`, `return NOT_APPLICABLE`, or a raised rule"
+            )
+
+        contract.rules = names  # type: ignore[attr-defined]
+        return contract  # type: ignore[return-value]
 
     return mark

@@ -9,7 +9,7 @@ import schemathesis
 from schemathesis import Case, CheckContext, Response
 
 from ..ingest import raw_facts
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
 
 
 def header(response: Response, name: str) -> str | None:
@@ -29,8 +29,8 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
 @rules("content-type-json")
 def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every answer with a body, errors included, says `Content-Type: application/json`."""
-    if response.status_code == 304 and not response.content:
-        return NOT_APPLICABLE  # HTTP forbids a body on 304, so there is nothing to type
+    if not response.content:
+        return NOT_APPLICABLE  # no body (a 204, a 304, an empty 200): nothing to type
     value = header(response, "content-type")
     if value is None:
         raise RuleViolation(
@@ -45,6 +45,7 @@ def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool
             "Content-Type is not application/json",
             f"Got `Content-Type: {value}`; expected `application/json; charset=utf-8`.",
         )
+    return examined(f"Content-Type: {media_type}")
 
 
 @schemathesis.check
@@ -52,8 +53,8 @@ def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool
 def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The Content-Type names the UTF-8 charset (`application/json; charset=utf-8`, any case, trailing ';' ok)."""
     value = header(response, "content-type")
-    if value is None:
-        return NOT_APPLICABLE  # json_content_type reports a missing header
+    if value is None or not response.content:
+        return NOT_APPLICABLE  # json_content_type reports a missing header; a body-less answer has no charset
     _, params = parse_media_type(value)
     if params.get("charset") != "utf-8":
         raise RuleViolation(
@@ -61,6 +62,7 @@ def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> 
             "Content-Type lacks charset=utf-8",
             f"Got `Content-Type: {value}`; the charset parameter must be utf-8 (`application/json; charset=utf-8`).",
         )
+    return examined("charset=utf-8")
 
 
 @schemathesis.check
@@ -79,7 +81,7 @@ def utf8_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
             "Body is not valid UTF-8",
             f"{what} is not UTF-8: {snippet!r}. Encode the body as UTF-8 (Windows-1251 is a common cause).",
         )
-    return None
+    return examined(f"{len(response.content)} bytes of UTF-8")
 
 
 def _utf8_error(response: Response) -> tuple[int, int | None] | None:
@@ -104,6 +106,17 @@ def json_body(response: Response) -> Any:
         return None
 
 
+def _scalars(value: Any) -> Any:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _scalars(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _scalars(item)
+    else:
+        yield value
+
+
 def non_string_scalars(value: Any, path: str = "$") -> list[tuple[str, Any]]:
     """Every scalar below `value` that is not a string, with its JSONPath."""
     if isinstance(value, dict):
@@ -121,6 +134,8 @@ def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> bo
     if body is None:
         return NOT_APPLICABLE
     hits = non_string_scalars(body)
+    if not any(True for _ in _scalars(body)):
+        return NOT_APPLICABLE  # an empty object or array: no elementary value to type
     typed = [(path, value) for path, value in hits if value is not None]
     nulls = [path for path, value in hits if value is None]
     found: list[RuleViolation] = []
@@ -139,4 +154,4 @@ def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> bo
             RuleWarning("string-nulls", "null where a string is expected", "null at " + ", ".join(nulls[:10]) + ".")
         )
     report(found)
-    return None
+    return examined("every elementary value is a string")

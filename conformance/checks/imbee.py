@@ -10,7 +10,7 @@ from typing import Any
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
 
 
 def _envelope(response: Response) -> dict[str, Any] | None:
@@ -53,7 +53,7 @@ def imbee_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | 
             )
         )
     report(found)
-    return None
+    return examined("the envelope {time, code, message, body}")
 
 
 @schemathesis.check
@@ -87,7 +87,7 @@ def imbee_error_code(ctx: CheckContext, response: Response, case: Case) -> bool 
             )
         )
     report(found)
-    return None
+    return examined(f"the {response.status_code} answer's code and message")
 
 
 def is_real_date(value: object) -> bool:

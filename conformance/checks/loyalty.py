@@ -5,7 +5,7 @@ from __future__ import annotations
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
 from .common import header, parse_media_type
 
 
@@ -62,7 +62,7 @@ def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> b
             )
         )
     report(found)
-    return None
+    return examined(f"the {response.status_code} answer's error object")
 
 
 @schemathesis.check
@@ -85,12 +85,17 @@ def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> bool 
             f"The search answered a list of {count} card(s); it must answer a single "
             '{"card": {...}} object (or 422 when the partner cannot choose).',
         )
-    return None
+    if not isinstance(body, dict) or "card" not in body:
+        return NOT_APPLICABLE  # no card at all (`{}`, a search that found nothing): none to count
+    return examined("one card object")
+
+
+BARCODE_LENGTHS = {"EAN_8": 8, "EAN_13": 13, "UPC_A": 12}  # the kinds with a digit count and a check digit
 
 
 def barcode_problem(number: str, kind: str) -> str | None:
     """Why `number` is not a valid barcode of `kind`, or None when it is (or when the kind has no digit rule)."""
-    lengths = {"EAN_8": 8, "EAN_13": 13, "UPC_A": 12}
+    lengths = BARCODE_LENGTHS
     if kind not in lengths:
         return None
     if not number.isdigit() or len(number) != lengths[kind]:
@@ -114,8 +119,8 @@ def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Ca
         number, kind = card["barcode"]["barcodeNumber"], card["barcode"]["barcodeType"]
     except (ValueError, AttributeError, KeyError, TypeError):
         return NOT_APPLICABLE
-    if not isinstance(number, str) or not isinstance(kind, str):
-        return NOT_APPLICABLE
+    if not isinstance(number, str) or not isinstance(kind, str) or kind not in BARCODE_LENGTHS:
+        return NOT_APPLICABLE  # QR_CODE, CODE_128, ...: no length or check digit to hold the number to
     if problem := barcode_problem(number, kind):
         raise RuleWarning("barcode-consistency", "barcodeNumber does not fit barcodeType", problem)
-    return None
+    return examined(f"{kind} {number}: length and check digit")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, report, rules
+from . import NOT_APPLICABLE, RuleViolation, examined, report, rules
 
 
 @schemathesis.check
 @rules("push-error-json", "push-error-shape")
 def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """An error answer is a JSON object (documented); the suite prefers the examples' {"status", "errors": [...]}."""
+    """An error answer is a JSON object shaped as the documents' example error answers show it: a string `status` and an
+    `errors` array of strings (the example fixes the shape; its literal values stay the suite's advice)."""
     if response.status_code < 300 or (response.status_code == 304 and not response.content):
         return NOT_APPLICABLE
     try:
@@ -32,7 +33,7 @@ def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool |
     found: list[RuleViolation] = []
     if not isinstance(body.get("status"), str):
         found.append(
-            RuleWarning(
+            RuleViolation(
                 "push-error-shape",
                 "Error body has no string status",
                 f"The {response.status_code} answer is {str(body)[:200]}; it must carry a string "
@@ -42,7 +43,7 @@ def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool |
     errors = body.get("errors")
     if not isinstance(errors, list) or not all(isinstance(item, str) for item in errors):
         found.append(
-            RuleWarning(
+            RuleViolation(
                 "push-error-shape",
                 "Error body has no errors array of strings",
                 f'"errors" is {errors!r}; it must be an array of strings such as "payload.title: size must be '
@@ -50,4 +51,4 @@ def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool |
             )
         )
     report(found)
-    return None
+    return examined(f"the {response.status_code} answer's error body {{status, errors}}")

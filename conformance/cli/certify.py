@@ -154,7 +154,8 @@ def _certify(args: argparse.Namespace, host: str, port: int, report_dir: Path) -
         paths["log"].write_text(printable(masker.text(output)), encoding="utf-8")
         if outcome.verdict is None or outcome.run is None:
             print(
-                f"conformance: the suite did not finish (pytest exit {pytest_exit}); see {paths['log']}",
+                f"conformance: {outcome.broken or f'the suite did not finish (pytest exit {pytest_exit})'}; "
+                f"see {paths['log']}",
                 file=sys.stderr,
             )
             return EXIT_SUITE_BUG

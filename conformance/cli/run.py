@@ -380,7 +380,11 @@ def run_one(args: argparse.Namespace, profile: Profile, report_dir: Path) -> int
         tail = [line for line in printable(masker.text(output)).strip().splitlines() if line.strip()][-5:]
         if pytest_exit == 4:  # pytest's usage error: the plugin refused the options
             raise UsageError("; ".join(line.removeprefix("ERROR: ") for line in tail))
-        print(f"conformance: the suite did not finish (pytest exit {pytest_exit}); see {paths['log']}", file=sys.stderr)
+        print(
+            f"conformance: {outcome.broken or f'the suite did not finish (pytest exit {pytest_exit})'}; "
+            f"see {paths['log']}",
+            file=sys.stderr,
+        )
         return EXIT_SUITE_BUG
 
     run = outcome.run

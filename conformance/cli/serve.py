@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from ..profiles import PROFILES, get_profile
 from ..target import Credentials, validate_base_url
@@ -36,6 +37,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="push only: the account's Push Callback URL, where delivery statuses are POSTed (credentials from "
         "CONFORMANCE_CALLBACK_USERNAME / CONFORMANCE_CALLBACK_PASSWORD)",
     )
+    serve.add_argument(
+        "--callback-ca",
+        metavar="FILE",
+        help="push only: the CA (PEM) that signed the callback URL's certificate, when it is not a public one",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -57,7 +63,10 @@ def command(args: argparse.Namespace) -> int:
         if profile.name != "push":
             raise UsageError("--callback-url applies to `serve push` only")
         callback = Credentials.from_env("CONFORMANCE_CALLBACK_USERNAME", "CONFORMANCE_CALLBACK_PASSWORD")
+        if args.callback_ca and not Path(args.callback_ca).is_file():
+            raise UsageError(f"--callback-ca {args.callback_ca} is not a file")
         options |= {
+            "callback_verify": args.callback_ca or True,
             "callback_url": validate_base_url(args.callback_url),
             "callback_credentials": (callback or Credentials("koshelek", "sandbox")).as_tuple(),
         }

@@ -141,7 +141,26 @@ class Certification:
             credential_env=self.profile.credential_env,
             deadline_reached=self.ended if self.ended and "deadline" in self.ended else None,
             client=True,
+            not_applicable=self.conditional_not_applicable(exchanges),
+            incomplete_steps=tuple(
+                f"the client did not complete step {result.id} ({result.status})"
+                for result in self.results
+                if result.status != "completed"
+            ),
+            interrupted="the certification was interrupted (Ctrl-C): its reports cover the steps done so far"
+            if self.ended and "Ctrl-C" in self.ended
+            else None,
         )
+
+    def conditional_not_applicable(self, exchanges: list[dict[str, Any]]) -> dict[str, str]:
+        """Rules about a member "when sent" (`applies-when-sent` in x-client-requirements) that no request sent: the
+        client followed the documents by leaving the optional member out, so the rule does not apply to it."""
+        found = {}
+        for req_id, requirement in self.profile.requirements.items():
+            member = requirement.applies_when_sent
+            if member and not any(req_id in entry.get("examined", ()) for entry in exchanges):
+                found[req_id] = f"no request the client sent carried {member} (optional): the rule did not apply"
+        return found
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ class Outcome:
         self.facts: RunFacts = RunFacts()
         self.certification: Any = None  # a client certification whose journal the session judges
         self.terminal: Any = None  # the CLI's masked terminal: it masks with the run's masker once there is one
+        self.broken = ""  # why no verdict could be reached: the suite itself failed (a module, a worker, a check)
 
     @pytest.hookimpl(trylast=True)  # after the plugin's own pytest_configure built the run
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -327,18 +329,30 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     controller = session.config.pluginmanager.get_plugin("conformance-controller")
     if controller is not None and controller.broken:
         session.config.stash[BROKEN_SUITE] = "; ".join(controller.broken)
+    if run is not None and run.recorder.suite_bugs:  # a check or test broke the suite's own contract
+        session.config.stash[BROKEN_SUITE] = "suite bug: " + "; ".join(dict.fromkeys(run.recorder.suite_bugs))
     broken = exitstatus == pytest.ExitCode.INTERNAL_ERROR or BROKEN_SUITE in session.config.stash
     if run is None or broken:  # a suite bug: no verdict can be trusted
+        for plugin in session.config.pluginmanager.get_plugins():
+            if isinstance(plugin, Outcome):
+                plugin.broken = session.config.stash.get(BROKEN_SUITE, "")
         return
     from ..report import verdict_json
 
     run.ended = time.time()
+    if exitstatus == pytest.ExitCode.INTERRUPTED and run.client is None:
+        run.interrupted = (
+            f"the run was interrupted (Ctrl-C) after {run.duration:g} s: what it had not reached is not tested, "
+            "and what it found so far is not the whole picture"
+        )
     records = list(run.recorder.records)
     if run.client is not None:
         facts = run.client.facts()
     else:
         operations = [result.ok().label for result in run.contract_schema.get_all_operations()]
-        facts = run.recorder.facts(operations, run.not_applicable, run.out_of_reach)
+        facts = replace(
+            run.recorder.facts(operations, run.not_applicable, run.out_of_reach), interrupted=run.interrupted
+        )
     verdict = judge(records, run.profile.requirements, facts)
     session.config.stash[VERDICT] = verdict
     _junit_properties(session.config, verdict)

@@ -51,6 +51,10 @@ class HtmlReport:
         keeps pytest-html's text (already HTML-escaped), its control characters made visible."""
         from ..report.html import short_failure, visible
 
+        warning = getattr(report, "conformance_warning", "")  # set where the test ran (this process or a worker)
+        if report.passed and warning:  # advice not followed: a warning, never a failure
+            data[:] = [short_failure(f"warning (advisory: the run does not fail on it): {warning}")]
+            return
         if not report.failed:
             data[:] = [visible(text) for text in data]
             return

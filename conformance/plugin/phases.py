@@ -2,10 +2,16 @@
 
 - setup or teardown that raises: `error` (a fixture's failure is no evidence either way);
 - a skipped test: `skip`, with its reason;
-- a test whose body ran to its end: `pass` (checks that failed on its answers have their own records);
+- a test whose body ran to its end: `pass`, naming what it examined (the answers it got, or what it said it
+  examined with `suites.support.examined`); with neither, it examined nothing: `skip` (not tested), never a pass
+  (checks that failed on its answers have their own records);
 - a test whose own assertion failed: `fail`, with the assertion's message and the last exchange;
 - a test stopped by a failing check: no record of its own (the check's record is the evidence);
-- a test that got no answer, or raised anything else: `error`.
+- a test that got no answer, or raised anything else: `error`; a test that hit a suite bug (`SuiteBug`) also stops
+  the run as a suite bug (exit 5).
+
+A test whose own assertion failed on advisory rules only is a warning: its report says passed, with the warning,
+so an HTML table or a CI dashboard never shows a conforming service in red.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Iterator
 import pytest
 from schemathesis.core.failures import Failure
 
-from ..outcomes import ERROR, FAIL, PASS, SKIP, Record
+from ..outcomes import ERROR, FAIL, PASS, SKIP, Record, SuiteBug
 from ..report.masking import Masker
 from ..transport import AnswerTooLarge, NoAnswer, cause_of
 from . import active_run, requirements_of
@@ -32,9 +38,7 @@ class CheckFailures(AssertionError):
 def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
     run = active_run(item.config)
     if run is not None:
-        run.recorder.current_test = item.nodeid
-        run.recorder.last_exchange = None
-        run.recorder.deferred_check_failures = []
+        run.recorder.begin_test(item.nodeid)
     yield
     if run is not None:
         run.recorder.current_test = "run"
@@ -80,6 +84,21 @@ def _no_answer(exc: BaseException) -> BaseException | None:
         for linked in (current.__cause__, current.__context__):
             if linked is not None:
                 pending.append(linked)
+    return None
+
+
+def _suite_bug(exc: BaseException) -> SuiteBug | None:
+    seen, pending = set(), [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, SuiteBug):
+            return current
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending += [linked for linked in (current.__cause__, current.__context__) if linked is not None]
     return None
 
 
@@ -135,6 +154,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             else (f"{type(call.excinfo.value).__name__}: {call.excinfo.value}")
         )
         status, reason = ERROR, f"{report.when} failed: {cause}"
+    bug = _suite_bug(call.excinfo.value) if call.excinfo is not None else None
+    if bug is not None:  # no verdict stands on a suite that broke its own contract
+        recorder.suite_bugs.append(masker.text(str(bug))[:REASON_LIMIT])
+        status, reason = ERROR, f"suite bug: {bug}"
+    if status == PASS:
+        evidence = recorder.test_evidence()
+        if evidence:
+            reason = f"examined: {evidence}"
+        else:  # it ran to its end without examining anything: no evidence, whatever its assertions said
+            status = SKIP
+            reason = "the test examined nothing: no answer arrived while it ran, and it named nothing it examined"
+            recorder.skips[item.nodeid] = reason
     if status is not None:
         reason = masker.text(reason)[:REASON_LIMIT]
         recorder.add(
@@ -144,10 +175,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 item.nodeid,
                 "test" if report.when == "call" else report.when,
                 reason=reason,
-                title=reason.splitlines()[0][:200] if reason else "",
+                title=reason.splitlines()[0][:200] if reason and status != PASS else "",
                 exchange=recorder.last_exchange if status in (FAIL, ERROR) else None,
             )
         )
+    catalogue = run.profile.requirements
+    if status == FAIL and all(catalogue[req].level == "advisory" for req in marked if req in catalogue):
+        # Only advice was not followed: a warning, shown as one (the judge makes the record a warn).
+        report.outcome = "passed"
+        report.longrepr = None
+        report.conformance_warning = reason  # type: ignore[attr-defined]
+        report.user_properties.append(("warning", reason[:500]))
     if report.failed:  # the row of the HTML table says what the finding says (sent along with a worker's report)
         report.conformance_finding = next(  # type: ignore[attr-defined]
             (r.reason or r.title for r in recorder.records if r.test == item.nodeid and r.status != PASS), ""

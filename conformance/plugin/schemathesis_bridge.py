@@ -17,8 +17,8 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import Failure
 from schemathesis.engine import Status
 
-from ..checks import RuleViolation, RuleWarning
-from ..outcomes import FAIL, PASS, WARN, Record
+from ..checks import RuleViolation, RuleWarning, examined_by
+from ..outcomes import FAIL, PASS, WARN, Record, SuiteBug
 from ..traceability import response_definition, response_requirements, response_schema, schema_evaluation
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def install(run: Run) -> None:
                 continue  # every error of the body recorded, and the evidence of the rest
             if result.status == Status.SUCCESS:
                 if applies(run, result.name, case, response):
-                    _record(run, PASS, pass_requirements(run, result.name, case, response), result.name)
+                    what = examined_by(result.name) or f"{case.operation.label} answered {response.status_code}"
+                    _record(run, PASS, pass_requirements(run, result.name, case, response), result.name, examined=what)
             elif result.failure is not None and not isinstance(result.failure, RuleWarning):
                 ids = failure_requirements(run, result.name, result.failure, case, response)
                 _record(run, FAIL, ids, result.name, result.failure, response.status_code)
@@ -221,13 +222,25 @@ def _title(check: str, failure: Failure, status: int | None) -> str:
 
 
 def _record(
-    run: Run, status: str, ids: tuple[str, ...], check: str, failure: Failure | None = None, answered: int | None = None
+    run: Run,
+    status: str,
+    ids: tuple[str, ...],
+    check: str,
+    failure: Failure | None = None,
+    answered: int | None = None,
+    *,
+    examined: str = "",
 ) -> None:
     if not ids:
-        return  # e.g. a schema pass on a body that reached no rule: no evidence
+        if status == PASS:
+            return  # e.g. a schema pass on a body that reached no rule: no evidence
+        rule = failure.rule if isinstance(failure, RuleViolation) else check
+        raise SuiteBug(
+            f"the {check} check found a breach of {rule!r}, which the {run.profile.name} profile maps to no rule"
+        )
     recorder = run.recorder
     if failure is None:
-        recorder.add(Record(ids, status, recorder.current_test, check))  # type: ignore[arg-type]
+        recorder.add(Record(ids, status, recorder.current_test, check, reason=examined))  # type: ignore[arg-type]
         return
     recorder.add(
         Record(

@@ -88,6 +88,12 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
     document = {
         "verdict": verdict.verdict,
         "reasons": verdict.reasons,
+        # What keeps the run from being evidence either way, whatever the verdict (the gate blocks these too).
+        "inconclusive_facts": [
+            {"text": fact.text, "requirement": fact.requirement, "operation": fact.operation}
+            for fact in verdict.inconclusive
+        ],
+        "interrupted": run.interrupted,
         "exit_code": verdict.exit_code,
         "api": run.profile.name,
         "party": run.profile.party,  # service: `conformance run`; client: `conformance certify-client`

@@ -44,6 +44,7 @@ def judge_request_rule(run: Run, rule: str) -> None:
     subject = [entry for entry in exchanges(run) if rule in entry["examined"]]
     if not subject:
         pytest.skip(f"no request the client sent was subject to {rule}")
+    run.recorder.examined(f"{len(subject)} request(s) the client sent that were subject to {rule}")
     broken = [(entry, f) for entry in subject for f in entry["findings"] if f["rule"] == rule]
     if broken:
         entry, finding = broken[0]
@@ -83,6 +84,7 @@ def resent_unchanged(run: Run, step: str, operations: tuple[str, ...]) -> None:
     refused = next((entry for entry in sent if entry["stance"]), None)
     if refused is None:
         pytest.skip(f"the {step} step never refused a request: the client sent none there with good credentials")
+    run.recorder.examined(f"the requests of the {step} step after the refusal #{refused['n']}")
     again = [e for e in sent if e["n"] > refused["n"] and e["request"]["sha256"] == refused["request"]["sha256"]]
     if again:
         cite(run, again[0])

@@ -5,6 +5,7 @@ run, and hypothesis settings sized by the run's budget."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sized
 from typing import Any
 
 import requests
@@ -20,6 +21,7 @@ __all__ = [
     "Run",
     "body_json",
     "contract_test",
+    "examined",
     "has_operation",
     "operation",
     "prefer",
@@ -30,14 +32,18 @@ __all__ = [
 ]
 
 
-def prefer(run: Run, requirement: str, holds: bool, message: str) -> None:
+def prefer(run: Run, requirement: str, holds: bool, message: str, *, over: Sized | None = None) -> None:
     """Record the suite's advice on an advisory rule from inside a test: a pass when `holds`, else a warning.
 
     A test asserts what the documents state; what the suite only prefers (a status the documents leave open,
-    an example's shape) is judged here instead, so it can never fail the test or the run.
+    an example's literal values) is judged here instead, so it can never fail the test or the run. `over` names
+    what the preference was judged on when it is a collection (the callbacks that came): empty, it is no
+    evidence either way, and nothing is recorded.
     """
     if run.profile.requirements[requirement].level != "advisory":
         raise ValueError(f"{requirement} is not advisory: assert it instead")
+    if over is not None and len(over) == 0:
+        return
     recorder = run.recorder
     recorder.add(
         Record(
@@ -50,6 +56,16 @@ def prefer(run: Run, requirement: str, holds: bool, message: str) -> None:
             exchange=None if holds else recorder.last_exchange,
         )
     )
+
+
+def examined(run: Run, what: str | requests.Response) -> None:
+    """Say what the running test examined when it sent nothing itself (an answer a fixture got, the callbacks it
+    gathered, a client's journal): a test that ends with neither an answer of its own nor this is no evidence
+    (not tested)."""
+    if isinstance(what, requests.Response):
+        request = what.request
+        what = f"the {what.status_code} answer to {request.method} {request.path_url.split('?', 1)[0]}"
+    run.recorder.examined(what)
 
 
 def property_settings(run: Run, *, at_least: int = 5, at_most: int = 50, divide: int = 1) -> settings:

@@ -17,7 +17,7 @@ from conformance.suites.imbee.accounts import (
     processed,
     token_body,
 )
-from conformance.suites.support import Run, body_json, prefer, send
+from conformance.suites.support import Run, body_json, examined, prefer, send
 
 KEY = "X-WOOS-KEY"
 TITLE = "Чат поддержки «Бонусы»"
@@ -39,20 +39,23 @@ def flow(run: Run, http: requests.Session) -> dict:
     return {"creator": creator, "other": other, "first": first, "again": again, "titled": titled}
 
 
-def chat(response: requests.Response) -> dict:
-    """The body of a processed /chat/create answer (`code` 0; the documents give no HTTP status)."""
+def chat(run: Run, response: requests.Response) -> dict:
+    """The body of a processed /chat/create answer (`code` 0; the documents give no HTTP status), the flow's answer
+    the running test examines."""
+    examined(run, response)
     return processed(response, "/chat/create")
 
 
 @pytest.mark.requirement("R-IMB-21")
 def test_a_user_apikey_creates_the_documented_chat(flow: dict, run: Run) -> None:
-    chat(flow["first"])
+    chat(run, flow["first"])
     status = flow["first"].status_code
     prefer(run, "R-IMB-45", status == 200, f"a processed /chat/create answered {status}, not 200")
 
 
 @pytest.mark.requirement("R-IMB-20")
-def test_the_chat_answer_has_the_documented_members(flow: dict) -> None:
+def test_the_chat_answer_has_the_documented_members(flow: dict, run: Run) -> None:
+    examined(run, flow["first"])
     envelope = body_json(flow["first"])
     if not isinstance(envelope, dict) or envelope.get("code") != 0:
         pytest.skip("the documents' chat request was not processed (R-IMB-21 reports it): no members to read")
@@ -65,8 +68,8 @@ def test_the_chat_answer_has_the_documented_members(flow: dict) -> None:
 
 
 @pytest.mark.requirement("R-IMB-43")
-def test_both_users_are_contacts_with_the_right_isadmin(flow: dict) -> None:
-    members = chat(flow["first"]).get("contacts")
+def test_both_users_are_contacts_with_the_right_isadmin(flow: dict, run: Run) -> None:
+    members = chat(run, flow["first"]).get("contacts")
     assert isinstance(members, list) and all(isinstance(c, dict) for c in members), (
         f"contacts is {members!r}; it must be an array of {{idsha, isadmin}} objects"
     )
@@ -78,8 +81,8 @@ def test_both_users_are_contacts_with_the_right_isadmin(flow: dict) -> None:
 
 
 @pytest.mark.requirement("R-IMB-42")
-def test_the_same_chat_again_is_the_same_conversation(flow: dict) -> None:
-    first, again = chat(flow["first"]), chat(flow["again"])
+def test_the_same_chat_again_is_the_same_conversation(flow: dict, run: Run) -> None:
+    first, again = chat(run, flow["first"]), chat(run, flow["again"])
     assert first.get("previously_created") is False, f"a new chat answered previously_created {first!r}"
     assert again.get("previously_created") is True and again.get("conversationId") == first.get("conversationId"), (
         f"creating the same chat again answered {again!r}; it must be previously_created true with conversationId "
@@ -88,13 +91,13 @@ def test_the_same_chat_again_is_the_same_conversation(flow: dict) -> None:
 
 
 @pytest.mark.requirement("R-IMB-19")
-def test_a_chat_with_a_title_is_created(flow: dict) -> None:
-    chat(flow["titled"])
+def test_a_chat_with_a_title_is_created(flow: dict, run: Run) -> None:
+    chat(run, flow["titled"])
 
 
 @pytest.mark.requirement("R-IMB-44")
-def test_a_cyrillic_title_comes_back_unchanged(flow: dict) -> None:
-    title = chat(flow["titled"]).get("title")
+def test_a_cyrillic_title_comes_back_unchanged(flow: dict, run: Run) -> None:
+    title = chat(run, flow["titled"]).get("title")
     if title is None:
         pytest.skip("the service does not echo the chat title, so there is no round trip to check")
     assert title == TITLE, f"the chat title came back as {title!r}, not {TITLE!r}"

@@ -113,9 +113,9 @@ def test_omitted_limits_are_reported_with_their_defaults(run: Run, http: request
     body = envelope_of(response).get("body")
     body = body if isinstance(body, dict) else {}
     retries, date_limit = body.get("max_retries"), body.get("date_limit")
-    assert isinstance(retries, int) and not isinstance(retries, bool), (
-        f"max_retries reported as {retries!r}; the answer must report the default applied, an integer"
-    )
+    # JSON has one number type: 10.0 is the integer 10 (JSON Schema counts it as one, as the schema check does).
+    integral = isinstance(retries, int | float) and not isinstance(retries, bool) and float(retries).is_integer()
+    assert integral, f"max_retries reported as {retries!r}; the answer must report the default applied, an integer"
     assert is_real_date(date_limit), (
         f"date_limit reported as {date_limit!r}; the answer must report the default applied, a YYYY-MM-DD date"
     )
@@ -132,6 +132,8 @@ def test_omitted_limits_are_reported_with_their_defaults(run: Run, http: request
 def test_given_limits_are_reported_back(run: Run, http: requests.Session) -> None:
     fresh = create_user(run, http, new_unique_id(run))["virtualUser"]
     response = send(run, http, "createToken", body=token_body(run, fresh, max_retries=3, date_limit="2031-05-17"))
+    if code_of(response) != 0:  # the rule speaks of processed answers; a refusal is R-IMB-12/13's to judge
+        pytest.skip(f"the request with limits was refused (code {code_of(response)}): R-IMB-51 is about processed ones")
     body = accepted(run, response, "max_retries 3 and date_limit 2031-05-17")
     assert (body.get("max_retries"), body.get("date_limit")) == (3, "2031-05-17"), (
         f"the answer reports max_retries {body.get('max_retries')!r} and date_limit {body.get('date_limit')!r}; "

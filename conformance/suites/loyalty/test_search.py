@@ -78,7 +78,9 @@ def test_no_match_body_is_empty(run: Run, http: requests.Session) -> None:
     if param is None:
         pytest.skip("[identities.without_card] has no search value")
     response = send(run, http, "findCard", query={param: person[SEARCH_KEYS[param]]})
-    assert response.status_code != 200 or response.content == b"", (
+    if response.status_code != 200:  # not the documents' "not found" answer at all: R-LOY-18 reports it
+        pytest.skip(f"the search that matches nothing answered {response.status_code}: R-LOY-18 reports it")
+    assert response.content == b"", (
         f"a search that matches nothing answered {response.content[:200]!r}; the suite prefers an empty body "
         "(the documents' 'not found' answer)"
     )

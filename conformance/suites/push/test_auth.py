@@ -1,5 +1,5 @@
 """Authentication (R-PUSH-03): without valid Basic credentials every operation answers 401 ("Authorization error"),
-with an error JSON object (R-PUSH-10); the suite advises the example's {"status": "UNAUTHORIZED", ...} (R-PUSH-20)."""
+with an error JSON object (R-PUSH-10); the suite advises the example's {"status": "UNAUTHORIZED", ...} (R-PUSH-25)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_refused_without_valid_credentials(
     body = body_json(response)
     prefer(
         run,
-        "R-PUSH-20",
+        "R-PUSH-25",
         isinstance(body, dict) and body.get("status") == "UNAUTHORIZED",
         f'the 401 answer does not carry "status": "UNAUTHORIZED" as the documents\' example does: '
         f"{response.text[:200]!r}",

@@ -8,12 +8,16 @@ unregistered number - and one wait (`callback_wait_s` of the target config, boun
 covers them all: the tests below judge what arrived. Without a listener they are not run, and say why.
 
 The documents give neither the callback's path nor its body (M-5): a callback counts for a message when its
-body names the message's id, and its status is read from a `state` member.
+body names the message's id, and its status is read from a `state` member. Delivery reporting is a duty
+(R-CB-05): every notified message must be reported DELIVERED within the wait. OPENED means a person read the
+message, which no document promises within a wait (a release candidate's test numbers are read by nobody): it
+is judged only when it comes.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -21,10 +25,12 @@ import requests
 
 from conformance.callbacks import Callback, CallbackListener
 from conformance.suites.push.messages import msisdn, send_body
-from conformance.suites.support import Run, body_json, prefer, send
+from conformance.suites.push_callback.callbacks import REQUIRED
+from conformance.suites.support import Run, body_json, examined, prefer, send
 
 DEFAULT_WAIT = 30.0  # seconds, when the target config sets no callback_wait_s
 QUIET_GRACE = 0.5  # after the notified messages' callbacks are in, how long more a stray callback may take
+OPENED_GRACE = 3.0  # once every notified message is reported DELIVERED, how long more an OPENED may take
 
 
 @dataclass
@@ -34,7 +40,7 @@ class Round:
     quiet: dict[str, str]  # id -> why no callback may come for it
     wait: float
     ended: float = 0.0  # time.monotonic() when the wait ended
-    complete: bool = False  # every notified message reported DELIVERED and OPENED in time
+    complete: bool = False  # every notified message reported DELIVERED in time
     own: list[str] = field(default_factory=list)  # every id this round sent
 
     def about(self, message_id: str) -> list[Callback]:
@@ -72,55 +78,79 @@ def round_(run: Run, http: requests.Session) -> Round:
     notified = [_send(run, http, "registered", notify=True)[0] for _ in range(2)]
     result = Round(run.callbacks, notified, quiet, wait, own=[off, absent, unregistered, *notified])
 
-    def all_in(received: list[Callback]) -> bool:
-        return all({"DELIVERED", "OPENED"} <= set(result.states(message_id)) for message_id in notified)
+    def reported(states: set[str]) -> Callable[[list[Callback]], bool]:
+        return lambda received: all(states <= set(result.states(message_id)) for message_id in notified)
 
     deadline = min(time.monotonic() + wait, run.limits.deadline or float("inf"))
-    result.complete = run.callbacks.wait_until(all_in, deadline)
-    if result.complete:
+    result.complete = run.callbacks.wait_until(reported({"DELIVERED"}), deadline)
+    if result.complete:  # OPENED is judged when it comes: a short while more for it, never the whole wait
+        run.callbacks.wait_until(reported({"DELIVERED", "OPENED"}), min(deadline, time.monotonic() + OPENED_GRACE))
         time.sleep(QUIET_GRACE)
     result.ended = time.monotonic()
     return result
 
 
 @pytest.mark.requirement("R-CB-01", "R-CB-05")
-def test_notified_messages_report_delivery_and_reading(round_: Round) -> None:
+def test_notified_messages_report_delivery(run: Run, round_: Round) -> None:
+    examined(run, f"the callbacks of {len(round_.notified)} notified message(s)")
     for message_id in round_.notified:
         states = round_.states(message_id)
-        assert {"DELIVERED", "OPENED"} <= set(states), (
+        assert "DELIVERED" in states, (
             f"message {message_id} was sent with qos.deliveryStatusNotifications true; within {round_.wait:g} s "
-            f"(callback_wait_s) the callback URL got {states or 'no callback'} for it, not DELIVERED and OPENED"
+            f"(callback_wait_s) the callback URL got {states or 'no callback'} for it, not DELIVERED"
         )
 
 
 @pytest.mark.requirement("R-CB-06")
 def test_callbacks_name_the_message_id(run: Run, round_: Round) -> None:
-    body_ids = {c.json.get("messageId") for c in round_.listener.snapshot() if isinstance(c.json, dict)}
+    ours = [c for c in round_.listener.snapshot() if any(c.mentions(m) for m in round_.notified)]
+    examined(run, f"{len(ours)} callback(s) of the notified messages")
+    body_ids = {c.json.get("messageId") for c in ours if isinstance(c.json, dict)}
     prefer(
         run,
         "R-CB-06",
         all(message_id in body_ids for message_id in round_.notified),
         f"the callbacks' messageId members are {sorted(map(str, body_ids))[:5]}; the suite expects the ids the "
         f"sends returned ({', '.join(round_.notified)})",
+        over=ours,
+    )
+    lacking = [c for c in ours if not (isinstance(c.json, dict) and set(REQUIRED) <= c.json.keys())]
+    prefer(
+        run,
+        "R-CB-06",
+        not lacking,
+        f"{len(lacking)} callback(s) lack a member receivers may require ({', '.join(REQUIRED)}): "
+        f"{lacking[0].body[:120]!r}"
+        if lacking
+        else "",
+        over=ours,
     )
 
 
 @pytest.mark.requirement("R-STATE-02")
 def test_statuses_arrive_in_lifecycle_order(run: Run, round_: Round) -> None:
-    for message_id in round_.notified:
-        states = [state for state in round_.states(message_id) if state in ("DELIVERED", "OPENED")]
-        if not states:
-            pytest.skip(f"no status of {message_id} arrived: R-CB-05 reports it")
-        assert states[:2] == ["DELIVERED", "OPENED"][: len(states[:2])] and len(set(states)) == len(states), (
+    both = {m: s for m in round_.notified if {"DELIVERED", "OPENED"} <= set(s := round_.states(m))}
+    if not both:
+        pytest.skip("no notified message was reported OPENED within the wait: there is no order to judge")
+    for message_id, reported in both.items():
+        states = [state for state in reported if state in ("DELIVERED", "OPENED")]
+        assert states[:2] == ["DELIVERED", "OPENED"] and len(set(states)) == len(states), (
             f"the statuses of {message_id} arrived as {states}, not DELIVERED then OPENED, once each"
         )
+    examined(run, f"the order of the statuses of {len(both)} message(s)")
 
 
 @pytest.mark.requirement("R-CB-02")
-def test_callbacks_carry_basic_credentials_and_utf8_json(round_: Round) -> None:
+def test_callbacks_come_over_https_with_basic_credentials_and_utf8_json(run: Run, round_: Round) -> None:
     ours = [c for c in round_.listener.snapshot() if any(c.mentions(m) for m in round_.own)]
     if not ours:
         pytest.skip("no callback arrived: R-CB-05 reports it")
+    examined(run, f"{len(ours)} callback(s) of this run's messages")
+    plain = [c for c in ours if not c.over_tls]
+    assert not plain, (
+        f"{len(plain)} callback(s) came over plain HTTP ({round_.listener.public_url}): Koshelek's callback requests "
+        "go over HTTPS (if the account's callback URL is http://, the host must not send to it)"
+    )
     refused = [c for c in round_.listener.snapshot() if not c.accepted]
     assert not refused, (
         f"{len(refused)} callback(s) reached the callback URL without the agreed Basic credentials "
@@ -129,8 +159,6 @@ def test_callbacks_carry_basic_credentials_and_utf8_json(round_: Round) -> None:
     assert all(c.basic is not None for c in ours), "a callback came without HTTP Basic credentials"
     bad = [c for c in ours if not isinstance(c.json, (dict, list))]
     assert not bad, f"a callback body is not UTF-8 JSON: {bad[0].body[:120]!r}"
-    if round_.listener.tls:
-        assert all(c.over_tls for c in ours), "a callback came over plain HTTP"
 
 
 @pytest.mark.parametrize(
@@ -143,12 +171,13 @@ def test_callbacks_carry_basic_credentials_and_utf8_json(round_: Round) -> None:
         ),
     ],
 )
-def test_no_callback_for_a_quiet_message(reason: str, requirement: str, round_: Round) -> None:
+def test_no_callback_for_a_quiet_message(reason: str, requirement: str, run: Run, round_: Round) -> None:
     message_id = next((m for m, why in round_.quiet.items() if reason in why), None)
     if message_id is None:
         pytest.skip(f"no message of this round was {reason}")
     if not round_.complete:
         pytest.skip("the notified messages' callbacks did not all arrive, so silence here proves nothing")
+    examined(run, f"the callbacks, if any, of message {message_id} ({round_.quiet[message_id]})")
     assert round_.about(message_id) == [], (
         f"message {message_id} was {round_.quiet[message_id]} but got callbacks {round_.states(message_id)}"
     )
@@ -159,6 +188,7 @@ def test_no_callback_for_a_quiet_message(reason: str, requirement: str, round_: 
 def test_stray_callbacks_are_reported(run: Run, round_: Round) -> None:
     """Checked last, so callbacks that arrive late are seen too."""
     everything = round_.listener.snapshot()
+    examined(run, f"all {len(everything)} callback(s) the listener got")
     late = [c for c in everything if c.arrived > round_.ended and any(c.mentions(m) for m in round_.notified)]
     assert round_.complete or not late, (
         f"{len(late)} callback(s) of this round arrived after the {round_.wait:g} s wait (callback_wait_s): "
@@ -171,13 +201,14 @@ def test_stray_callbacks_are_reported(run: Run, round_: Round) -> None:
         "R-CB-06",
         not unknown,
         f"{len(unknown)} callback(s) name no message this run sent: {unknown[0].body[:120]!r}" if unknown else "",
+        over=[c for c in everything if c.accepted],
     )
     seen: set[tuple[str, str | None]] = set()
-    repeated = []
+    repeated: list[tuple[str, str | None]] = []
     for callback in everything:
         for message_id in round_.notified:
             if callback.accepted and callback.mentions(message_id):
                 key = (message_id, callback.state)
                 repeated += [key] if key in seen else []
                 seen.add(key)
-    prefer(run, "R-STATE-02", not repeated, f"statuses reported more than once: {repeated[:3]}")
+    prefer(run, "R-STATE-02", not repeated, f"statuses reported more than once: {repeated[:3]}", over=seen)

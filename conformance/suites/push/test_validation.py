@@ -1,7 +1,7 @@
 """Validation: each documented constraint of a send is enforced, and the 400 answer names the offending field.
 
 Every case is a valid send with exactly one thing wrong; the answer must be 400 ("Invalid request format").
-The suite also advises that the error names the offending field, as the documents' examples do (R-PUSH-20).
+The suite also advises that the error names the offending field, as the documents' examples do (R-PUSH-25).
 Sends go to the unregistered identity, so they never reach a user, whatever the target does.
 """
 
@@ -76,7 +76,7 @@ def test_invalid_send_is_rejected_naming_the_field(
     errors = (body_json(response) or {}).get("errors") or []
     prefer(
         run,
-        "R-PUSH-20",
+        "R-PUSH-25",
         any(field in str(error) for error in errors),
         f"the 400 answer does not name the offending field {field!r} in errors (the documents' examples do): "
         f"{errors!r}",

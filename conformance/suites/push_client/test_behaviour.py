@@ -20,6 +20,7 @@ def test_resends_after_retry_after(run: Run) -> None:
         pytest.skip("the rate-limited step never refused a send: the client sent none there with good credentials")
     wait = float(refused["response"]["headers"].get("Retry-After", "0"))
     later = [entry for entry in sent if entry["n"] > refused["n"]]
+    run.recorder.examined(f"the re-send after the 429 #{refused['n']}")
     assert later, f"the message refused with 429 (#{refused['n']}) was never re-sent; the documents ask for a re-send"
     gap = later[0]["at"] - refused["at"]
     if gap + TOLERANCE < wait:
@@ -34,6 +35,7 @@ def test_backs_off_after_503(run: Run) -> None:
     if first is None:
         pytest.skip("the unavailable step never answered 503: the client sent nothing there with good credentials")
     attempts = sent[first:]
+    run.recorder.examined(f"{len(attempts)} attempt(s) from the 503 #{sent[first]['n']} on")
     for before, after in pairwise(attempts):
         gap = after["at"] - before["at"]
         if before["response"]["status"] == 503 and gap + TOLERANCE < BACKOFF:
