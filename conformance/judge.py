@@ -150,16 +150,18 @@ def judge(records: Iterable[Record], catalogue: Mapping[str, Requirement], facts
 
 
 def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
+    found = inconclusive_facts(results, facts)  # kept whatever the verdict
     if facts.leaks:
         return Verdict(
             "error",
             [f"a credential was found in {', '.join(facts.leaks)}: the artefacts were withheld; please report this"],
             EXIT_SUITE_BUG,
             results,
+            found,
         )
     if facts.answered == 0 and facts.unanswered_causes:
         causes = _listing(facts.unanswered_causes)
-        return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results)
+        return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results, found)
     if facts.answered == 0:
         nothing = (
             "the client sent no request to the sandbox: no rule was exercised"
@@ -167,7 +169,7 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             else "no request reached the target: the tests did not run"
         )
         reasons = [nothing, *([facts.deadline_reached] if facts.deadline_reached else [])]
-        return Verdict("inconclusive", reasons, EXIT_CODES["inconclusive"], results)
+        return Verdict("inconclusive", reasons, EXIT_CODES["inconclusive"], results, found)
 
     statuses = facts.credentialed_statuses
     if statuses and all(status in (401, 403) for status in statuses):
@@ -177,7 +179,7 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
                 result.status = INCONCLUSIVE
         reason = f"every request made with the configured credentials was refused ({_listing(statuses)})"
         return Verdict(
-            "inconclusive", [reason + (f": check {env}" if env else "")], EXIT_CODES["inconclusive"], results
+            "inconclusive", [reason + (f": check {env}" if env else "")], EXIT_CODES["inconclusive"], results, found
         )
 
     misdirected = _misdirected(facts.documented_statuses)
@@ -186,9 +188,8 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             if result.status == FAIL:  # what a 404 from the wrong place says is nothing about the service
                 result.status = INCONCLUSIVE
         reason = misdirected + (f" {facts.base_url_advice}" if facts.base_url_advice else "")
-        return Verdict("inconclusive", [reason], EXIT_CODES["inconclusive"], results)
+        return Verdict("inconclusive", [reason], EXIT_CODES["inconclusive"], results, found)
 
-    found = inconclusive_facts(results, facts)
     if facts.interrupted:  # stopped by its user: no finding so far is the whole truth, none blames the service
         return Verdict("inconclusive", [facts.interrupted], EXIT_CODES["inconclusive"], results, found)
     failed = [req_id for req_id, result in results.items() if result.status == FAIL]

@@ -75,6 +75,9 @@ class Profile:
     sequential_because: str = ""
     # Rules a run cannot reach with this target config, and why (e.g. a rate limit no run can exhaust).
     reach: Callable[[Any], dict[str, str]] | None = None
+    # For an API whose documents give no HTTP statuses: whether an answer keeps the documented form (Imbee's envelope
+    # with a non-zero code), so that a 5xx of that form meets the form's rule and only the status policy judges it.
+    keeps_form: Callable[[Any], bool] | None = None
     # Whose conformance the profile certifies: the service (`conformance run`) or a partner's client of it
     # (`conformance certify-client`, judged on the spec's x-client-requirements).
     party: str = "service"
@@ -427,6 +430,7 @@ IMBEE = Profile(
     credential_env=("CONFORMANCE_IMBEE_AUTH", "CONFORMANCE_IMBEE_KEY"),
     auth_headers=("Authorization", "X-WOOS-KEY"),
     response_secrets=("apikey", "pass"),
+    keeps_form=imbee.is_refusal_envelope,
     target_config_resource="imbee/target.toml",
     app_factory="conformance.fixtures.imbee.app:create_app",
     checks=(

@@ -94,7 +94,24 @@ def test_a_client_command_that_cannot_start_is_inconclusive_not_a_pass(tmp_path:
     result = run_here(arguments, tmp_path)
     assert result.exit_code == 4, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert result.verdict("imbee-client")["verdict"] == "inconclusive"
+    verdict = result.verdict("imbee-client")
+    assert verdict["verdict"] == "inconclusive"
+    assert any("did not complete step" in fact["text"] for fact in verdict["inconclusive_facts"]), verdict
+
+
+def test_a_rule_about_an_optional_member_the_client_never_sent_is_not_applicable() -> None:
+    """A client that leaves date_limit out follows the documents: "date_limit, when sent, is YYYY-MM-DD" does not
+    apply to it (never untested, which would make the certification inconclusive)."""
+    from types import SimpleNamespace
+
+    from conformance.client.session import Certification
+    from conformance.profiles import CLIENT_PROFILES
+
+    certification = SimpleNamespace(profile=CLIENT_PROFILES["imbee"])
+    without = [{"examined": ["C-IMB-01", "C-IMB-06"]}]
+    found = Certification.conditional_not_applicable(certification, without)  # type: ignore[arg-type]
+    assert list(found) == ["C-IMB-07"] and "date_limit" in found["C-IMB-07"]
+    assert Certification.conditional_not_applicable(certification, [{"examined": ["C-IMB-07"]}]) == {}  # type: ignore[arg-type]
 
 
 def test_a_wrong_listen_address_is_a_usage_error(tmp_path: Path) -> None:

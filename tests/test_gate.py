@@ -182,3 +182,28 @@ def test_the_gate_command_exits_non_zero_when_any_report_is_blocked(tmp_path: Pa
     unknown.write_text(waiver("R-LOY-99", TODAY), encoding="utf-8")
     refused = subprocess.run([*gate[:-1], str(unknown), str(good)], capture_output=True, text=True)
     assert refused.returncode == 2 and "R-LOY-99, which no spec defines" in refused.stderr, refused.stderr
+
+
+# --- what a waived failure must not let through -----------------------------------------------------------------
+
+
+def test_a_waived_failure_does_not_let_an_otherwise_inconclusive_run_through() -> None:
+    facts = [
+        {"text": "POST /v1/promo/qrCode never answered a request with success", "operation": "POST /v1/promo/qrCode"}
+    ]
+    failed = verdict(("R-LOY-10", "fail", "mandatory"), outcome="fail", inconclusive_facts=facts)
+    decision = decide(failed, policy(waiver("R-LOY-10", TODAY)), TODAY)
+    assert not decision.passes and "also inconclusive" in decision.blocking[0]
+    operation = '[[waivers]]\noperation = "POST /v1/promo/qrCode"\nreason = "not agreed yet"\nexpires = 2026-12-31\n'
+    assert decide(failed, policy(waiver("R-LOY-10", TODAY) + operation), TODAY).passes
+    assert decide(failed, policy("allow_inconclusive = true\n" + waiver("R-LOY-10", TODAY)), TODAY).passes
+
+
+def test_a_mandatory_rule_that_errored_blocks() -> None:
+    errored = verdict(("R-LOY-10", "error", "mandatory"), outcome="inconclusive")
+    assert "could not be established" in " ".join(decide(errored, policy("allow_inconclusive = false"), TODAY).blocking)
+
+
+def test_a_verdict_that_names_no_target_is_not_taken_for_a_partners() -> None:
+    nameless = {key: value for key, value in verdict(("R-LOY-10", "pass", "mandatory")).items() if key != "target"}
+    assert "embedded reference" in " ".join(decide(nameless, policy(), TODAY).blocking)

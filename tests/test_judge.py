@@ -219,3 +219,33 @@ def test_a_wrong_base_url_is_named_with_what_to_check() -> None:
     assert result.reasons == [
         f"16 of 16 requests to documented paths got 404 and none succeeded: is the base URL right? {advice}"
     ]
+
+
+# --- inconclusive facts are kept whatever the verdict ---------------------------------------------------------
+
+
+def test_a_failed_run_still_carries_what_made_it_inconclusive() -> None:
+    facts = RunFacts(answered=10, deadline_reached="the run deadline was reached", operations_without_success=("P",))
+    verdict = judge([*BOTH_PASS, record("M-1", FAIL)], CATALOGUE, facts)
+    assert verdict.verdict == "fail"
+    assert [fact.text for fact in verdict.inconclusive][:1] == ["the run deadline was reached"]
+    assert any(fact.operation == "P" for fact in verdict.inconclusive)
+
+
+def test_an_untested_mandatory_rule_is_a_fact_that_names_it_whatever_the_verdict() -> None:
+    verdict = judge([record("M-1", FAIL)], CATALOGUE, ANSWERED)  # M-2: no record at all
+    assert verdict.verdict == "fail"
+    assert [(fact.requirement, "not tested" in fact.text) for fact in verdict.inconclusive] == [("M-2", True)]
+
+
+def test_an_interrupted_run_is_inconclusive_and_says_so_without_blaming_the_service() -> None:
+    facts = RunFacts(answered=10, interrupted="the run was interrupted (Ctrl-C)", operations_without_success=("P",))
+    verdict = judge([*BOTH_PASS, record("M-1", FAIL)], CATALOGUE, facts)
+    assert (verdict.verdict, verdict.exit_code, verdict.reasons) == ("inconclusive", 4, [facts.interrupted])
+    assert [f.text for f in verdict.inconclusive if f.operation] == ["P was not reached before the run was interrupted"]
+
+
+def test_a_rule_that_does_not_apply_to_the_declared_options_is_not_applicable_with_its_reason() -> None:
+    facts = RunFacts(answered=10, not_applicable={"M-2": "no request sent date_limit (optional)"})
+    verdict = judge([record("M-1", PASS)], CATALOGUE, facts)
+    assert verdict.verdict == "pass" and verdict.requirements["M-2"].status == "not-applicable"

@@ -137,3 +137,71 @@ def test_a_test_naming_an_unknown_requirement_is_a_suite_bug(tmp_path: Path) -> 
         """,
     )
     assert code == pytest.ExitCode.INTERNAL_ERROR and outcome.verdict is None
+
+
+def test_a_test_that_examined_nothing_is_not_tested_and_one_that_says_what_it_examined_passes(tmp_path: Path) -> None:
+    _, outcome = run_suite(
+        tmp_path,
+        """
+        from conformance.suites.support import examined, prefer
+
+        @pytest.mark.requirement("R-LOY-01")
+        def test_vacuous(run):
+            for callback in []:  # nothing came: the loop never ran
+                assert callback
+
+        @pytest.mark.requirement("R-LOY-03")
+        def test_with_evidence(run):
+            examined(run, "two callbacks a fixture gathered")
+
+        @pytest.mark.requirement("R-LOY-39")
+        def test_prefer_over_nothing(run):
+            prefer(run, "R-LOY-39", True, "", over=[])
+        """,
+    )
+    results = outcome.verdict.requirements
+    assert results["R-LOY-01"].status == "not-tested" and "examined nothing" in (results["R-LOY-01"].why_untested or "")
+    assert results["R-LOY-03"].status == "pass"
+    assert [r.reason for r in records_of(outcome, "R-LOY-03") if r.status == "pass"] == [
+        "examined: two callbacks a fixture gathered"
+    ]
+    assert not [r for r in records_of(outcome, "R-LOY-39") if r.status == "pass"], "a preference over nothing is none"
+
+
+def test_a_check_that_breaks_its_contract_stops_the_run_as_a_suite_bug(tmp_path: Path) -> None:
+    _, outcome = run_suite(
+        tmp_path,
+        """
+        from conformance.checks import rules
+        from conformance.suites.support import operation, make_case, validate
+
+        @rules("single-card")
+        def forgetful(ctx, response, case):
+            return None  # neither examined(...) nor NOT_APPLICABLE
+
+        @pytest.mark.requirement("R-LOY-19")
+        def test_checked(run, http):
+            op = operation(run, "findCard")
+            response = http.get(run.target.base_url + "/v1/card", params={"msisdn": "70000000000"})
+            validate(run, make_case(op), response, checks=(forgetful,))
+        """,
+    )
+    assert outcome.verdict is None, "no verdict stands on a suite that broke its own contract"
+    assert "ended without saying whether it examined" in outcome.broken
+
+
+def test_an_advisory_failure_is_reported_as_a_warning_not_a_failure(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    _, outcome = run_suite(
+        tmp_path,
+        """
+        @pytest.mark.requirement("R-LOY-39")
+        def test_advice(run, http):
+            http.get(run.target.base_url + "/v1/card", params={"msisdn": "70000000000"})
+            assert False, "the suite prefers an empty body"
+        """,
+        "--junitxml",
+        str(junit),
+    )
+    assert outcome.verdict.requirements["R-LOY-39"].status == "warn"
+    assert 'failures="0"' in junit.read_text("utf-8") and "the suite prefers an empty body" in junit.read_text("utf-8")

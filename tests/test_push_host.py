@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def push_host(callback_url: str, callback_ca: str | None, *faults: str) -> Iterator[tuple[str, str]]:
+def push_host(callback_url: str, callback_ca: str | None, *options: str) -> Iterator[tuple[str, str]]:
     """`conformance serve push --tls --callback-url ...` in a process of its own: (base URL, CA file)."""
     env = {**os.environ, "CONFORMANCE_USERNAME": USERNAME, "CONFORMANCE_PASSWORD": PASSWORD, **CALLBACK_ENV}
     command = [
@@ -43,8 +43,7 @@ def push_host(callback_url: str, callback_ca: str | None, *faults: str) -> Itera
         callback_url,
         *(["--callback-ca", callback_ca] if callback_ca else []),
     ]
-    for fault in faults:
-        command += ["--fault", fault]
+    command += list(options)
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         base_url = ca = None
@@ -62,7 +61,7 @@ def push_host(callback_url: str, callback_ca: str | None, *faults: str) -> Itera
         process.wait(timeout=10)
 
 
-def run_against_host(tmp_path: Path, *faults: str, tls: bool = True):
+def run_against_host(tmp_path: Path, *faults: str, tls: bool = True, host_options: tuple[str, ...] = ()):
     """A run of the push suite against `serve push` whose account posts callbacks to the suite's listener (HTTPS
     with a throw-away CA the host is told to trust, or, without `tls`, plain HTTP)."""
     from conformance.fixtures.server import make_certificates
@@ -72,7 +71,8 @@ def run_against_host(tmp_path: Path, *faults: str, tls: bool = True):
     certificates.mkdir()
     cert, key, ca = make_certificates(certificates)
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/koshelek"
-    with push_host(url, ca if tls else None, *faults) as (base_url, host_ca):
+    options = [*host_options, *(f"--fault={fault}" for fault in faults)]
+    with push_host(url, ca if tls else None, *options) as (base_url, host_ca):
         return run_cli(
             [
                 "run",
@@ -125,3 +125,13 @@ def test_callbacks_posted_over_plain_http_fail_the_https_rule(tmp_path: Path) ->
     assert result.exit_code == 1, result.stdout + result.stderr
     assert result.status_of("R-CB-02", "push") == "fail"
     assert result.status_of("R-CB-05", "push") == "pass"  # they did arrive: only the transport is wrong
+
+
+@pytest.mark.slow
+def test_a_host_that_reports_delivery_but_no_reading_conforms(tmp_path: Path) -> None:
+    """DELIVERED is the documented duty; OPENED means a person read the message, which no document promises within a
+    wait (a release candidate's test numbers are read by nobody): it is judged only when it comes."""
+    result = run_against_host(tmp_path, host_options=("--delivered-only",))
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.status_of("R-CB-01", "push") == result.status_of("R-CB-05", "push") == "pass"
+    assert result.status_of("R-STATE-02", "push") != "warn", "no OPENED came: there is no order to fault"

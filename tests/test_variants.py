@@ -4,6 +4,7 @@ the very requirement that variant breaks (fixtures/<api>/faults.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from conftest import against, run_here, start_service
@@ -25,6 +26,16 @@ UNTESTED_ON_REFERENCE = {
     "push": {"R-PUSH-08", "R-RATE-01", "R-RATE-03"},
     "push-callback": {"R-CB-01", "R-CB-02", "R-CB-04", "R-CB-05", "R-CB-06", "R-CB-13"},
     "imbee": {"R-IMB-22", "R-IMB-23", "R-IMB-24"},
+}
+
+# What a variant must *not* make pass: a rule whose subject it removes is no evidence either way.
+NOT_PASSED = {
+    ("push", "no-callbacks"): {"R-STATE-02": "not-tested"},
+}
+
+# What a variant must not fail: rules whose subject it never touches (a 201 success is no error answer).
+NOT_FAILED = {
+    ("loyalty", "status-201"): {"R-LOY-32", "R-LOY-08", "R-LOY-09"},
 }
 
 VARIANTS = [
@@ -75,12 +86,23 @@ def test_faulty_variant_is_caught_on_the_requirement_it_breaks(api: str, fault, 
         f"{fault.name} ({fault.summary}) should make {fault.breaks} {fault.expected_status}, got {status}\n"
         + result.stdout
     )
+    verdict = result.verdict(api)
     if fault.verdict == "inconclusive":
-        assert result.exit_code == 4 and result.verdict(api)["verdict"] == "inconclusive", result.stdout
+        assert result.exit_code == 4 and verdict["verdict"] == "inconclusive", result.stdout
     elif fault.expected_status == "fail":
         assert result.exit_code == 1, result.stdout + result.stderr
         assert f"FAIL {fault.breaks}" in result.stdout, "the terminal summary must name the broken requirement"
-    else:  # an advisory rule: the run passes, and the warning is visible
+        failing = {r["id"] for r in verdict["requirements"] if r["status"] == "fail"}
+        wrongly = failing & NOT_FAILED.get((api, fault.name), set())
+        assert not wrongly, f"{fault.name} must not fail {wrongly}: nothing it sends breaks them"
+    else:  # an advisory rule: the run passes, the warning is visible, and no report shows it as a failure
         assert result.exit_code == 0, result.stdout + result.stderr
         assert f"WARN {fault.breaks}" in result.stdout
-    assert result.verdict(api)["target"]["faulty_variants"] == [fault.name]
+        junit = ElementTree.parse(tmp_path / f"{api}.junit.xml").getroot()
+        suite = junit if junit.tag == "testsuite" else junit.find("testsuite")
+        assert (suite.get("failures"), suite.get("errors")) == ("0", "0"), "CI would show a conforming service red"
+        rows = [row for row in result.html_rows(api) if row.get("result") in ("Failed", "Error")]
+        assert not rows, f"the HTML table shows {len(rows)} failed row(s) on a conforming service"
+    for requirement, status in NOT_PASSED.get((api, fault.name), {}).items():
+        assert result.status_of(requirement, api) == status, f"{fault.name} leaves {requirement} no evidence"
+    assert verdict["target"]["faulty_variants"] == [fault.name]

@@ -21,6 +21,24 @@ def _envelope(response: Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def is_refusal_envelope(response: Any) -> bool:
+    """Whether an answer is the documented envelope with a non-zero code: the documented form of a refusal, whatever
+    its HTTP status (the documents give none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    code = body.get("code") if isinstance(body, dict) else None
+    keys = {"time", "code", "message", "body"}
+    return (
+        isinstance(body, dict)
+        and keys <= body.keys()
+        and isinstance(code, int)
+        and not isinstance(code, bool)
+        and code != 0
+    )
+
+
 @schemathesis.check
 @rules("envelope", "envelope-time")
 def imbee_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:

@@ -12,8 +12,10 @@ from .common import header, parse_media_type
 @schemathesis.check
 @rules("error-is-json", "error-object", "error-code-string")
 def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> bool | None:
-    """Every non-200 answer is the JSON object {"code": "...", "description": "..."}, both strings."""
-    if response.status_code == 200:
+    """Every error answer (4xx, 5xx) is the JSON object {"code": "...", "description": "..."}, both strings.
+
+    A success or a redirect with another status than the documented 200 is no error: the status rule judges it."""
+    if response.status_code < 400:
         return NOT_APPLICABLE
     media_type, _ = parse_media_type(header(response, "content-type") or "")
     try:

@@ -38,6 +38,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "CONFORMANCE_CALLBACK_USERNAME / CONFORMANCE_CALLBACK_PASSWORD)",
     )
     serve.add_argument(
+        "--delivered-only",
+        action="store_true",
+        help="push only: messages are reported DELIVERED and never OPENED, as when nobody reads the test numbers",
+    )
+    serve.add_argument(
         "--callback-ca",
         metavar="FILE",
         help="push only: the CA (PEM) that signed the callback URL's certificate, when it is not a public one",
@@ -67,6 +72,7 @@ def command(args: argparse.Namespace) -> int:
             raise UsageError(f"--callback-ca {args.callback_ca} is not a file")
         options |= {
             "callback_verify": args.callback_ca or True,
+            "report_opened": not args.delivered_only,
             "callback_url": validate_base_url(args.callback_url),
             "callback_credentials": (callback or Credentials("koshelek", "sandbox")).as_tuple(),
         }

@@ -185,7 +185,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "passed"
         report.longrepr = None
         report.conformance_warning = reason  # type: ignore[attr-defined]
-        report.user_properties.append(("warning", reason[:500]))
+        item.user_properties.append(("warning", reason[:500]))  # JUnit writes the properties of the teardown report
     if report.failed:  # the row of the HTML table says what the finding says (sent along with a worker's report)
         report.conformance_finding = next(  # type: ignore[attr-defined]
             (r.reason or r.title for r in recorder.records if r.test == item.nodeid and r.status != PASS), ""
