@@ -159,6 +159,8 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
             results,
             found,
         )
+    if facts.interrupted:  # stopped by its user: no finding so far is the whole truth, none blames the service
+        return Verdict("inconclusive", [facts.interrupted], EXIT_CODES["inconclusive"], results, found)
     if facts.answered == 0 and facts.unanswered_causes:
         causes = _listing(facts.unanswered_causes)
         return Verdict("error", [f"the target answered nothing ({causes})"], EXIT_TRANSPORT, results, found)
@@ -190,8 +192,6 @@ def _verdict(results: dict[str, RequirementResult], facts: RunFacts) -> Verdict:
         reason = misdirected + (f" {facts.base_url_advice}" if facts.base_url_advice else "")
         return Verdict("inconclusive", [reason], EXIT_CODES["inconclusive"], results, found)
 
-    if facts.interrupted:  # stopped by its user: no finding so far is the whole truth, none blames the service
-        return Verdict("inconclusive", [facts.interrupted], EXIT_CODES["inconclusive"], results, found)
     failed = [req_id for req_id, result in results.items() if result.status == FAIL]
     if failed:
         return Verdict("fail", [f"requirements failed: {', '.join(failed)}"], EXIT_CODES["fail"], results, found)
