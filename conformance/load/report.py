@@ -14,7 +14,7 @@ from typing import Any
 from .. import __version__
 from ..judge import Verdict
 from ..report.html import COLOURS, STYLE, _badge, _findings_section, _matrix_row
-from ..report.verdict_json import GROUPS_SHOWN, findings
+from ..report.verdict_json import requirement_entries
 from .judging import Stop
 from .measurement import Measurement
 from .plan import per_minute_text
@@ -38,24 +38,7 @@ def document(
     out_of_reach: dict[str, str],
     leaks: list[str] | None = None,
 ) -> dict[str, Any]:
-    requirements = []
-    for req_id, result in verdict.requirements.items():
-        found = findings(result.findings)
-        requirements.append(
-            {
-                "id": req_id,
-                "rule": result.requirement.rule,
-                "level": result.requirement.level,
-                "quote": result.requirement.quote,
-                "source": result.requirement.source,
-                "status": result.status,
-                "tests": result.tests,
-                "passes": result.passes,
-                "why_not_tested": result.why_untested,
-                "finding_count": sum(group["count"] for group in found),
-                "findings": found[:GROUPS_SHOWN],
-            }
-        )
+    requirements = requirement_entries(verdict)
     return {
         "verdict": verdict.verdict,
         "reasons": verdict.reasons,

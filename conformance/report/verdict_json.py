@@ -58,11 +58,12 @@ def findings(
     return list(groups.values())
 
 
-def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict[str, Any]:
-    recorder = run.recorder
-    operations = operations_of(run)
+def requirement_entries(
+    verdict: Verdict, records: Iterable[Record] = (), operations: Operations | None = None
+) -> list[dict[str, Any]]:
+    """Every requirement of the verdict as the JSON lists it: its rule, status and findings (grouped by key)."""
     by_requirement: dict[str, list[Record]] = {}
-    for record in recorder.records:
+    for record in records:
         for req_id in record.requirements:
             by_requirement.setdefault(req_id, []).append(record)
     requirements = []
@@ -85,6 +86,12 @@ def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict
                 "examined_by": examined_by(by_requirement.get(req_id, [])),
             }
         )
+    return requirements
+
+
+def build(run: Run, verdict: Verdict, *, leaks: list[str] | None = None) -> dict[str, Any]:
+    recorder = run.recorder
+    requirements = requirement_entries(verdict, recorder.records, operations_of(run))
     document = {
         "verdict": verdict.verdict,
         "reasons": verdict.reasons,
