@@ -155,6 +155,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(HtmlReport(run, config), "conformance-html")
     config.pluginmanager.register(MaskReports(run.masker), "conformance-masking")
+    config.pluginmanager.register(Interruption(run), "conformance-interruption")
     if distributed.is_controller(config):
         config.pluginmanager.register(distributed.Controller(config), "conformance-controller")
 
@@ -180,6 +181,23 @@ def seed_codec_tables(home: Path) -> None:
     for codec, table in CODEC_TABLES.items():
         with gzip.GzipFile(directory / f"codec-v2-{codec}.json.gz", "wb", mtime=1) as file:
             file.write(json.dumps(table).encode())
+
+
+class Interruption:
+    """Ctrl-C: the run's user stopped it (the run deadline stops the session too, and says so on its own).
+    Registered per run: pytest's hook carries no config to find the run with."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        if isinstance(excinfo.value, pytest.Session.Interrupted):  # pytest stopping the session (the deadline)
+            return
+        if self.run.client is None and self.run.interrupted is None:
+            self.run.interrupted = (
+                f"the run was interrupted (Ctrl-C) after {self.run.duration:g} s: what it had not reached is not "
+                "tested, and what it found so far is not the whole picture"
+            )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -340,11 +358,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from ..report import verdict_json
 
     run.ended = time.time()
-    if exitstatus == pytest.ExitCode.INTERRUPTED and run.client is None:
-        run.interrupted = (
-            f"the run was interrupted (Ctrl-C) after {run.duration:g} s: what it had not reached is not tested, "
-            "and what it found so far is not the whole picture"
-        )
     records = list(run.recorder.records)
     if run.client is not None:
         facts = run.client.facts()
