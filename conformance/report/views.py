@@ -27,6 +27,8 @@ MAX_DEPTH = 3  # views of views of views: HTML of JSON of a percent-encoded quer
 MAX_VIEWS = 48  # per text: a bound on the work whatever a target sends
 MIN_BASE64_RUN = 11  # the base64 of 8 bytes, the shortest secret searched for everywhere
 MIN_HEX_RUN = 16
+MAX_BLOB = 64 * 1024  # characters of a base64 or hex run decoded: a token or an embedded document, not a megabyte
+LARGE_TEXT = 1024 * 1024  # past this, one level of decoding only: the work stays linear in what a target sends
 
 # Charsets whose bytes a secret may be found in, whatever a body says it is.
 CHARSETS = ("utf-8", "latin-1", "cp1251", "utf-16-le", "utf-16-be")
@@ -177,12 +179,22 @@ def _blobs(parent: View) -> Iterator[View]:
     text = parent.text
     for match in _BASE64.finditer(text):
         run = match.group(0)
-        data = _base64(run)
-        if data is not None:
+        data = _base64(run) if len(run) <= MAX_BLOB else None
+        if data is not None and _text_like(data):
             yield View("base64", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
     for match in _HEX.finditer(text):
-        data = bytes.fromhex(match.group(0))
-        yield View("hex", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+        if len(match.group(0)) <= MAX_BLOB and _text_like(data := bytes.fromhex(match.group(0))):
+            yield View("hex", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+
+
+def _text_like(data: bytes) -> bool:
+    """Whether decoded bytes read as text (a secret is text): most identifiers and words decode to noise."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    sample = text[:2048]
+    return bool(sample) and sum(char.isprintable() or char in "\r\n\t" for char in sample) >= 0.9 * len(sample)
 
 
 def _base64(run: str) -> bytes | None:
@@ -211,7 +223,7 @@ def views(text: str, name: str = "as written") -> Iterator[View]:
         seen.add(key)
         produced += 1
         yield view
-        if view.depth >= MAX_DEPTH:
+        if view.depth >= (1 if len(view.text) > LARGE_TEXT else MAX_DEPTH):
             continue
         for decoding in DECODINGS:
             if decoding.applies(view.text):
