@@ -4,11 +4,13 @@ rules end to end, one faulty client per rule)."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
 import pytest
 
+from conformance.client import rules
 from conformance.client.requests import ClientRequest
 from conformance.client.rules import MAX_FINDINGS, Finding, judge_imbee, judge_push, pointer
 from conformance.profiles import get_profile
@@ -84,6 +86,15 @@ def test_a_request_without_basic_credentials_breaks_c_push_01_only(credentials: 
 def test_the_initial_password_serves_only_to_reset_it() -> None:
     initial = {"authorization": "basic", "password": "initial"}
     judgement = judge_push(request("sendPush", send()), initial, PUSH)
+    assert judgement.examined == [
+        "C-PUSH-01",
+        "C-PUSH-02",
+        "C-PUSH-03",
+        "C-PUSH-08",
+        "C-PUSH-07",
+        "C-PUSH-04",
+        "C-PUSH-05",
+    ]
     assert [(finding.rule, finding.message) for finding in judgement.findings] == [
         (
             "C-PUSH-02",
@@ -171,8 +182,8 @@ def test_a_payload_without_title_or_message_strings_is_no_evidence_on_their_leng
         judgement = judge_push(request("sendPush", send(payload=payload)), BASIC, PUSH)
         assert "C-PUSH-05" not in judgement.examined, payload
         assert {rule for rule, _ in findings(judgement)} == {"C-PUSH-07"}
-    only_message = judge_push(request("sendPush", send(payload={"message": "M", "deeplink": CARD})), BASIC, PUSH)
-    assert "C-PUSH-05" in only_message.examined
+    for payload in ({"message": "M", "deeplink": CARD}, {"title": "T", "deeplink": CARD}):
+        assert "C-PUSH-05" in judge_push(request("sendPush", send(payload=payload)), BASIC, PUSH).examined
 
 
 def test_a_campaign_deeplink_needs_a_campaign_id_string_and_breaks_only_c_push_06() -> None:
@@ -184,6 +195,12 @@ def test_a_campaign_deeplink_needs_a_campaign_id_string_and_breaks_only_c_push_0
         ], deeplink
     card = judge_push(request("sendPush", send()), BASIC, PUSH)
     assert "C-PUSH-06" not in card.examined
+
+
+def test_a_campaign_failure_does_not_hide_the_failures_after_it() -> None:
+    payload = {"title": "T", "message": "M", "deeplink": {"target": "campaign"}}
+    judgement = judge_push(request("sendPush", send(payload=payload, qos="always")), BASIC, PUSH)
+    assert findings(judgement) == [("C-PUSH-06", "/payload/deeplink"), ("C-PUSH-07", "/qos")]
 
 
 def test_a_batch_over_ten_thousand_numbers_breaks_c_push_09() -> None:
@@ -205,8 +222,10 @@ def test_a_long_validator_message_is_cut_and_findings_are_bounded() -> None:
     judgement = judge_push(request("sendPush", send(pushType="X" * 1000)), BASIC, PUSH)
     (finding,) = judgement.findings
     assert finding.message.endswith("...") and len(finding.message) == 203
-    many = judge_push(request("sendPushBulkSingle", send(msisdn=[f"+{n}" for n in range(50)])), BASIC, PUSH)
+    numbers = [71234567890] * 10000 + [f"+{n}" for n in range(50)]  # one finding on the count, 50 on the numbers
+    many = judge_push(request("sendPushBulkSingle", send(msisdn=numbers)), BASIC, PUSH)
     assert len(many.findings) == MAX_FINDINGS == 20
+    assert many.findings[0].rule == "C-PUSH-09"
 
 
 def test_a_finding_is_recorded_once() -> None:
@@ -218,6 +237,18 @@ def test_a_finding_is_recorded_once() -> None:
         "pointer": "",
         "message": "the request has no Authorization header",
     }
+
+
+def test_the_request_schemas_are_the_ones_of_the_spec_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each spec is judged with its own schemas, built on first use (the cache emptied, as in a new process)."""
+    monkeypatch.setattr(rules, "_VALIDATORS", {})
+    short_titles = copy.deepcopy(PUSH)
+    short_titles["components"]["schemas"]["Payload"]["properties"]["title"]["maxLength"] = 5
+    body = send(payload={"title": "Sixteen", "message": "M", "deeplink": CARD})
+    for _ in range(2):  # built, then from the cache
+        assert judge_push(request("sendPush", body), BASIC, PUSH).findings == []
+        short = judge_push(request("sendPush", body), BASIC, short_titles)
+        assert [(f.rule, f.message) for f in short.findings] == [("C-PUSH-05", "title has 7 characters, more than 5")]
 
 
 def test_a_pointer_escapes_its_steps() -> None:
@@ -342,7 +373,9 @@ def test_the_messages_of_a_token_request_say_what_is_wrong() -> None:
 
 def test_a_user_request_spells_its_members_as_documented() -> None:
     good = {"uniqueIdSha": "u1", "platform": "ios", "deviceName": "Телефон", "hardwareId": "h", "osVersion": "17"}
-    assert judge_imbee(request("createExternalUser", good), CORPORATE, IMBEE).findings == []
+    judged = judge_imbee(request("createExternalUser", good), CORPORATE, IMBEE)
+    assert judged.findings == []
+    assert judged.examined == ["C-IMB-01", "C-IMB-02", "C-IMB-03", "C-IMB-08", "C-IMB-04"]
     bad = {**good, "os_version": "17", "UniqueIdSha": "u1", "osVersion": 17}
     judgement = judge_imbee(request("createExternalUser", bad), CORPORATE, IMBEE)
     assert [(f.rule, f.pointer, f.message) for f in judgement.findings] == [

@@ -162,6 +162,9 @@ def test_a_schema_failure_breaks_the_ids_of_the_deepest_node_on_its_path(path: l
 
 def test_a_failure_in_an_answer_without_ids_in_its_schema_breaks_the_responses_own() -> None:
     assert schema_failure_requirements(SPEC, OPERATION, 404, []) == ("R-ERROR",)
+    bare = {"responses": {"200": {"content": {"application/json": {"schema": {"type": "object"}}}}}}
+    assert schema_failure_requirements(SPEC, bare, 200, ["x"]) == ()  # no ids anywhere: none to name
+    assert schema_failure_requirements(SPEC, bare, 500, []) == ()  # an undocumented status
     assert schema_failure_requirements(SPEC, OPERATION, 404, ["code"]) == ("R-CODE",)
     assert schema_failure_requirements(SPEC, OPERATION, 204, ["any"]) == ("R-EMPTY",)
 
@@ -189,6 +192,10 @@ def test_an_answer_without_a_body_schema_gives_evidence_for_its_own_ids() -> Non
     assert schema_pass_requirements(SPEC, OPERATION, 204, None) == ("R-EMPTY",)
 
 
+def test_a_response_documented_by_reference_gives_evidence_through_it() -> None:
+    assert schema_pass_requirements(SPEC, OPERATION, 404, {"code": "1"}) == ("R-ERROR", "R-CODE")
+
+
 # --- every failure of a body, and what passed -----------------------------------------------------------------------
 
 
@@ -211,7 +218,8 @@ def test_a_body_with_two_defects_shows_both_and_the_rest_still_passes() -> None:
         (("R-STATE",), ["state"]),
         (("R-TAG",), ["tags", 1]),
     ]
-    assert all(message for _, message, _ in failures)
+    messages = {path[0]: message for _, message, path in failures}
+    assert "LOST" in messages["state"] and "5" in messages["tags"]  # the validator's own words
     assert passed == ("R-FOUND", "R-CARD", "R-OWNER", "R-PERSON", "R-NAME", "R-TAGS")  # tags[0] passed, tags[1] not
 
 
@@ -240,19 +248,23 @@ def test_an_answer_without_a_body_schema_is_judged_on_its_own_ids() -> None:
 # --- bounds on the work a body can cause ------------------------------------------------------------------------------
 
 
-def deep_spec(levels: int) -> tuple[dict, dict, dict]:
-    """A spec whose answer nests `levels` objects, each level with an id of its own, and a body that fills them."""
+def deep_spec(levels: int, *, arrays: bool = False) -> tuple[dict, dict, Any]:
+    """A spec whose answer nests `levels` objects (or arrays), each level with an id of its own, and a body that
+    fills them."""
     node: dict[str, Any] = {"type": "object", "x-requirements": [f"L{levels}"]}
-    body: dict[str, Any] = {}
+    body: Any = {}
     for level in reversed(range(levels)):
-        node = {"type": "object", "x-requirements": [f"L{level}"], "properties": {"in": node}}
-        body = {"in": body}
+        if arrays:
+            node, body = {"type": "array", "x-requirements": [f"L{level}"], "items": node}, [body]
+        else:
+            node, body = {"type": "object", "x-requirements": [f"L{level}"], "properties": {"in": node}}, {"in": body}
     operation = {"responses": {"200": {"content": {"application/json": {"schema": node}}}}}
     return {"components": {}}, operation, body
 
 
-def test_the_walk_of_a_body_stops_twenty_one_levels_down() -> None:
-    spec, operation, body = deep_spec(25)
+@pytest.mark.parametrize("arrays", [False, True], ids=["objects", "arrays"])
+def test_the_walk_of_a_body_stops_twenty_one_levels_down(arrays: bool) -> None:
+    spec, operation, body = deep_spec(25, arrays=arrays)
     reached = schema_pass_requirements(spec, operation, 200, body)
     assert reached == tuple(f"L{level}" for level in range(22))
     validator = jsonschema_rs.Draft202012Validator(response_schema(spec, operation, 200))
