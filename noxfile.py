@@ -107,6 +107,7 @@ MUTATION_TARGETS: dict[str, tuple[str, ...]] = {
 # mutmut's exit codes of a mutant's test run. A timeout counts as killed (as mutmut counts it): the tests noticed.
 MUTANT_STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"}
 MUTANT_STATUS |= dict.fromkeys((36, 24, -24, 152, 255), "timeout")
+MUTATION_FLOOR = 0.9  # the share of mutants the tests must kill; every survivor is listed in the README
 
 
 @nox.session
@@ -142,6 +143,8 @@ def mutants(session: nox.Session) -> None:
             if status not in ("killed", "timeout"):
                 session.log(f"    {status}: {name}")
     session.log(f"all: {total} mutants, {killed} killed ({100 * killed / max(total, 1):.1f} %)")
+    if killed < MUTATION_FLOOR * total:
+        session.error(f"fewer than {MUTATION_FLOOR:.0%} of the mutants were killed: add the tests that kill them")
 
 
 def mutant_results() -> dict[str, str]:
