@@ -271,11 +271,12 @@ class Watchdog:
     """One thread for every deadline of the process: `arm` a holder, and when its time passes before it is
     disarmed, its socket is cut. (A timer thread per request would cost a thread start per exchange.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, idle: float = 5.0) -> None:
         self._heap: list[tuple[float, int, dict[str, Any]]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._idle = idle  # seconds the thread waits with nothing to watch before it ends (`arm` starts another)
 
     def arm(self, seconds: float, holder: dict[str, Any]) -> None:
         with self._wake:
@@ -296,7 +297,7 @@ class Watchdog:
                 while self._heap and self._heap[0][2].get("disarmed"):
                     heapq.heappop(self._heap)
                 if not self._heap:
-                    self._wake.wait(timeout=5.0)
+                    self._wake.wait(timeout=self._idle)
                     if not self._heap:
                         self._thread = None
                         return

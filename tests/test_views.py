@@ -1,0 +1,161 @@
+"""The views of a text, one decoding at a time: what each decodes, where a secret it shows stands in the original
+text (the masked span is exact, escapes and all), how deep views of views go, and the bound on their number."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+
+from conformance.report import leaks
+from conformance.report.masking import MASK, Masker
+from conformance.report.views import MAX_DEPTH, MAX_VIEWS, views
+
+SECRET = "Zq7-kx9W-Lm4"
+
+
+def masked(text: str, secret: str = SECRET) -> str:
+    return Masker([secret]).text(text)
+
+
+def entities(text: str) -> str:
+    return "".join(f"&#{ord(character)};" for character in text)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "\\u005aq7-kx9W-Lm4",  # a JSON escape at the start
+        "Zq7-kx9W-Lm\\u0034",  # at the end
+        "Zq7\\u002dkx9W\\x2dLm4",  # \\u and \\x in the middle
+        "%5Aq7-kx9W-Lm%34",  # percent-encoding
+        "&#90;q7-kx9W-Lm&#x34;",  # HTML entities, decimal and hex
+        "&#90;q7&#45;kx9W-Lm4",
+    ],
+)
+def test_an_escaped_secret_is_masked_exactly_escapes_and_all(written: str) -> None:
+    assert masked(f"before {written} after") == f"before {MASK} after"
+
+
+def test_a_secret_after_an_escape_keeps_the_escape_visible() -> None:
+    assert masked(f"\\u0041{SECRET}\\u0042") == f"\\u0041{MASK}\\u0042"
+    assert masked(f"%41{SECRET}%42") == f"%41{MASK}%42"
+
+
+def test_every_view_places_a_plain_secret_at_the_same_span() -> None:
+    text = f"x {SECRET} \\u0041 %41 &amp; {base64.b64encode(b'padding-only').decode()}"
+    start = text.index(SECRET)
+    spans = {(begin, end) for begin, end, _ in Masker([SECRET]).occurrences(text)}
+    assert spans == {(start, start + len(SECRET))}
+
+
+def test_a_secret_with_a_character_beyond_the_bmp_written_as_a_surrogate_pair() -> None:
+    secret = "Zq7-\U0001f600-kx9W"
+    written = json.dumps(secret)  # "Zq7-\ud83d\ude00-kx9W"
+    assert "\\ud83d\\ude00" in written
+    assert masked(f"echo {written} done", secret) == f'echo "{MASK}" done'
+
+
+def test_a_form_encoded_secret_is_read_with_plus_as_a_space() -> None:
+    secret = "Zq7 kx9W Lm4"
+    assert masked("q=Zq7+kx9W+Lm4&next=1", secret) == f"q={MASK}&next=1"
+
+
+def test_an_entity_that_is_no_entity_does_not_stop_the_decoding() -> None:
+    assert masked(f"&zzzz; {entities(SECRET)} &zzzz;") == f"&zzzz; {MASK} &zzzz;"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["Zq7?kx9W?Lm4", "Zq7-kx9W-Lm4~~~"],  # base64url with only `_`, and with only `-`
+)
+def test_a_secret_in_base64url_is_masked(secret: str) -> None:
+    run = base64.urlsafe_b64encode(secret.encode()).decode()
+    assert ("_" in run) != ("-" in run)
+    assert masked(f"token {run} end", secret) == f"token {MASK} end"
+
+
+@pytest.mark.parametrize("secret", ["Zq7-kx9W-LmW", "Zq7-kx9W-Lm4", "Zq7-kx9W-Lm4?"])
+def test_a_secret_in_base64_is_masked_whatever_its_run_ends_with(secret: str) -> None:
+    run = base64.b64encode(secret.encode()).decode()  # ...TG1X, ...TG00, ...TG00Pw==
+    assert masked(f"token {run}", secret) == f"token {MASK}"
+
+
+def test_a_base64_run_with_extra_padding_is_still_decoded() -> None:
+    run = base64.b64encode(SECRET.encode()).decode()
+    assert not run.endswith("=")
+    assert masked(f"a {run}== b") == f"a {MASK} b"
+
+
+def test_a_run_mixing_the_two_base64_alphabets_is_no_base64() -> None:
+    run = base64.b64encode(b"any-bytes-at-all-here").decode()  # ...LWhlcmU=: no + or /
+    assert base64_views_of(f"x {run} y") == 1
+    for mixed in (f"{run[:4]}-{run[5:8]}+{run[9:]}", f"{run[:4]}_{run[5:8]}/{run[9:]}"):
+        assert base64_views_of(f"x {mixed} y") == 0, mixed
+
+
+@pytest.mark.parametrize("encoding", ["base64", "hex"])
+def test_a_secret_in_a_blob_masks_the_blob_and_nothing_around_it(encoding: str) -> None:
+    data = f"{SECRET} and more".encode()
+    blob = base64.b64encode(data).decode() if encoding == "base64" else data.hex()
+    assert masked(f"prefix {blob} suffix") == f"prefix {MASK} suffix"
+    assert leaks.seen_through(f"prefix {blob}".encode(), leaks.finder([SECRET])) == encoding
+
+
+def test_the_scan_names_every_decoding_on_the_way_to_the_secret() -> None:
+    secret = SECRET.replace("-", "\u2011")
+    written = json.dumps(secret).replace("\\", "&#92;")  # JSON escapes, their backslashes HTML entities
+    assert leaks.seen_through(written.encode(), leaks.finder([secret])) == "HTML-escaped, JSON-escaped"
+
+
+def nested(times: int, encode: Callable[[str], str], text: str) -> str:
+    for _ in range(times):
+        text = encode(text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "encode, secret",
+    [
+        (lambda text: quote(text, safe=""), "Zq7 kx9/W:Lm4"),
+        (lambda text: base64.b64encode(text.encode()).decode(), SECRET),
+        (lambda text: text.encode().hex(), SECRET),
+    ],
+    ids=["percent", "base64", "hex"],
+)
+def test_views_of_views_go_three_deep_and_no_deeper(encode: Callable[[str], str], secret: str) -> None:
+    for times in range(1, MAX_DEPTH + 1):
+        assert masked(f"a {nested(times, encode, secret)} b", secret) == f"a {MASK} b", times
+    deeper = f"a {nested(MAX_DEPTH + 1, encode, secret)} b"
+    assert masked(deeper, secret) == deeper
+
+
+def test_two_secrets_three_deep_on_different_paths_are_both_found() -> None:
+    one, two = "Zq7 kx9/W:Lm4", "Yx8-pq2R-Tn5"
+    text = f"{nested(3, lambda t: quote(t, safe=''), one)} {nested(3, lambda t: t.encode().hex(), two)}"
+    assert Masker([one, two]).text(text) == f"{MASK} {MASK}"
+
+
+def test_a_view_reached_two_ways_is_searched_once_and_does_not_hide_the_rest() -> None:
+    """Percent then JSON, or JSON then percent, give one text; the views after it are still taken."""
+    inner = base64.b64encode(json.dumps(SECRET.replace("-", "\u2011")).encode()).decode()
+    text = f"%41\\x41 {inner}"
+    secret = SECRET.replace("-", "\u2011")
+    found = list(views(text))
+    assert len({view.text for view in found}) == len(found)
+    assert masked(text, secret) == f"%41\\x41 {MASK}"
+
+
+def test_a_text_with_many_decodings_gets_at_most_max_views() -> None:
+    runs = " ".join(base64.b64encode(f"blob number {n:03d}".encode()).decode() for n in range(MAX_VIEWS + 20))
+    assert len(list(views(runs))) == MAX_VIEWS
+    few = " ".join(base64.b64encode(f"blob number {n:03d}".encode()).decode() for n in range(MAX_VIEWS - 2))
+    assert len(list(views(few))) == MAX_VIEWS - 1  # as written, and one view per run
+
+
+def base64_views_of(text: str) -> int:
+    """How many base64 runs of the text itself were decoded."""
+    return sum(view.name == "base64" and view.depth == 1 for view in views(text))
