@@ -198,7 +198,7 @@ class Recorder:
             with self._lock:
                 self.operation_successes[label] += 1
 
-    # --- one run over several worker processes (--concurrency) --------------------------------------
+    # --- one run over several worker processes (pytest-xdist) ---------------------------------------
 
     def export(self) -> dict[str, Any]:
         """What a worker saw, in plain values a worker can send back (execnet serialises nothing richer)."""

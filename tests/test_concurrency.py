@@ -18,8 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import run_here, start_service
+from test_variants import REFERENCE_OPTIONS, VARIANTS
+from test_variants import RUN_OPTIONS as VARIANT_OPTIONS
 
 from conformance.fixtures.latency import LatencyProxy
+from conformance.profiles import PROFILES
 from conformance.transport import MAX_BACK_OFF, BoundedSession, Breakers, Limits, retry_after
 
 RUN_OPTIONS = ["--max-examples", "5", "--seed", "20261127"]
@@ -61,6 +64,32 @@ def test_threads_reach_what_one_thread_reaches_and_a_seed_gives_the_same_run(tmp
     assert rows and all('<td class="col-requirements">R-' in row["resultsTableRow"][2] for row in rows)
     failed = [row for row in rows if row["result"] == "Failed"]
     assert failed and all(row["log"].endswith("see Findings above") for row in failed)
+
+
+# The proofs over every variant and reference (`nox -s proofs`): threads change neither a status nor, on a reference,
+# more than 5 % of the requests. The variants at their proof budget, the references at the default one.
+ON_THREADS = [api for api in sorted(PROFILES) if not PROFILES[api].sequential_because]
+
+
+@pytest.mark.proof
+@pytest.mark.parametrize("api, fault", [param for param in VARIANTS if param.values[0] in ON_THREADS])
+def test_threads_reach_the_statuses_of_one_thread_on_every_faulty_variant(api: str, fault, tmp_path: Path) -> None:
+    arguments = ["run", api, "--fault", fault.name, *VARIANT_OPTIONS, *fault.run_options]
+    one = run_here([*arguments, "--concurrency", "1"], tmp_path / "one")
+    four = run_here([*arguments, "--concurrency", "4"], tmp_path / "four")
+    assert four.exit_code == one.exit_code, four.stdout + four.stderr
+    assert statuses(four.verdict(api)) == statuses(one.verdict(api))
+
+
+@pytest.mark.proof
+@pytest.mark.parametrize("api", ON_THREADS)
+def test_threads_reach_the_statuses_and_requests_of_one_thread_on_every_reference(api: str, tmp_path: Path) -> None:
+    one = run_here(["run", api, *REFERENCE_OPTIONS, "--concurrency", "1"], tmp_path / "one")
+    four = run_here(["run", api, *REFERENCE_OPTIONS, "--concurrency", "4"], tmp_path / "four")
+    assert four.exit_code == one.exit_code == 0, four.stdout + four.stderr
+    assert statuses(four.verdict(api)) == statuses(one.verdict(api))
+    sequential, threaded = (result.verdict(api)["exchanges"]["answered"] for result in (one, four))
+    assert abs(threaded - sequential) <= 0.05 * sequential
 
 
 @pytest.mark.slow

@@ -176,7 +176,7 @@ def seed_codec_tables(home: Path) -> None:
 
     Hypothesis derives them by encoding all 1.1 million code points (about 4 s of CPU for utf-8 alone) and
     caches the result under its home directory, which for a run is a fresh scratch directory: every run, and
-    every worker of a --concurrency run, would pay it again. The tables of these two codecs are known exactly.
+    every pytest-xdist worker of a run, would pay it again. The tables of these two codecs are known exactly.
     A hypothesis that names or shapes its cache differently just derives them itself.
     """
     import gzip
@@ -282,7 +282,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _follow_the_plan(config, items, run)
     # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
-    if getattr(config.option, "loadgroup", False):  # a worker of a --concurrency run
+    if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker
         group_by_module(items)
 
 
