@@ -66,6 +66,13 @@ def test_threads_reach_what_one_thread_reaches_and_a_seed_gives_the_same_run(tmp
     assert failed and all(row["log"].endswith("see Findings above") for row in failed)
 
 
+@pytest.mark.parametrize("latency, threads", [(0.002, 1), (0.012, 2), (0.05, 10), (0.2, 16), (3.0, 16)])
+def test_auto_keeps_a_request_in_flight_per_5_ms_of_latency_from_1_to_16(latency: float, threads: int) -> None:
+    from conformance.cli.run import auto_concurrency
+
+    assert auto_concurrency(latency) == threads
+
+
 # The proofs over every variant and reference (`nox -s proofs`): threads change neither a status nor, on a reference,
 # more than 5 % of the requests. The variants at their proof budget, the references at the default one.
 ON_THREADS = [api for api in sorted(PROFILES) if not PROFILES[api].sequential_because]
