@@ -525,21 +525,24 @@ class BoundedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         test = self.current_test()
         operation = self.breakers.operation_of(str(request.method), urlsplit(str(request.url)).path)
-        with self.breakers.slots.held(self.breakers.rank_of(test)):  # first: a 429 that comes meanwhile holds it too
-            self.breakers.wait_for_rate_limit()
-            refusal = self.breakers.refusal(test, operation)
-            if refusal is None:
+        breakers = self.breakers
+        with breakers.slots.held(breakers.rank_of(test)):  # first: a 429 that comes meanwhile holds this one too
+            breakers.wait_for_rate_limit()
+            refusal = breakers.refusal(test, operation)
+            if refusal is None:  # what the answer tells the breakers, before another thread's request asks them
                 response, failure = self._exchange(request, kwargs)
-                if response is not None and response.status_code == 429:  # honoured, never hammered
-                    self.breakers.back_off(retry_after(response.headers.get("Retry-After")))  # before the slot goes
+                if response is None:
+                    breakers.unanswered(test, operation)
+                else:
+                    breakers.answered(operation)
+                    if response.status_code == 429:  # the target's rate limit: honoured, never hammered
+                        breakers.back_off(retry_after(response.headers.get("Retry-After")))
         if refusal is not None:
             self._observe(request, None, refusal)
             raise refusal
         if response is None:
-            self.breakers.unanswered(test, operation)
             self._observe(request, None, failure)
             raise failure
-        self.breakers.answered(operation)
         self._observe(request, response, None)
         return response
 

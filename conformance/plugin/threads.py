@@ -173,8 +173,8 @@ class ThreadedRun:
         states = PerThreadSetupState()
         session._setupstate = states  # type: ignore[assignment]
         try:
-            warnings = catch_warnings_for_item(config=self.config, ihook=self.config.hook, when="runtest", item=None)
-            with warnings, _one_at_a_time():
+            caught = catch_warnings_for_item(config=self.config, ihook=self.config.hook, when="runtest", item=None)
+            with caught, _one_at_a_time():
                 with ThreadPoolExecutor(min(len(planned), MAX_LANES), thread_name_prefix="conformance-test") as pool:
                     lanes = [pool.submit(self._lane, session, lane) for lane in planned]
                     try:
@@ -185,8 +185,7 @@ class ThreadedRun:
                         raise
         finally:
             session._setupstate = main_state
-            for state in states.states:  # the session's fixtures, built by whichever lane asked first
-                state.teardown_exact(None)
+            _tear_down(states.states)
         if session.shouldfail:
             raise session.Failed(session.shouldfail)
         if session.shouldstop:
@@ -210,7 +209,8 @@ class ThreadedRun:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: Any) -> bool | None:
-        """pytest's protocol (runner.runtestprotocol), with setup and teardown one at a time and the reports in turn."""
+        """pytest's protocol (runner.runtestprotocol) in a lane: shared fixtures built and finished by one lane at a
+        time, the reports made and logged in turn."""
         if not getattr(self.in_lane, "active", False):
             return None
         with self.reports:
@@ -273,6 +273,19 @@ class ThreadedRun:
             if _interactive(call, report):
                 item.ihook.pytest_exception_interact(node=item, call=call, report=report)
         return report
+
+
+def _tear_down(states: list[SetupState]) -> None:
+    """What the lanes left set up: the session's fixtures, built by whichever lane asked first. Every one is torn
+    down, and the first failure raised after (pytest's own session teardown raises too)."""
+    failures: list[BaseException] = []
+    for state in states:
+        try:
+            state.teardown_exact(None)
+        except BaseException as exc:  # the others still get their teardown
+            failures.append(exc)
+    if failures:
+        raise failures[0]
 
 
 def _interactive(call: CallInfo[None], report: pytest.TestReport) -> bool:
