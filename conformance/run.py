@@ -38,7 +38,7 @@ DEFAULT_DEADLINE = 1800.0  # seconds for a whole run: a hostile or stalled targe
 
 @dataclass(frozen=True)
 class Attachment:
-    """A worker's share of a run its controller started (--concurrency): the target is up, the seed drawn."""
+    """A worker's share of a run its controller started (pytest-xdist): the target is up, the seed drawn."""
 
     base_url: str
     verify: bool | str
