@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 
 @dataclasses.dataclass
-class TestScope:
+class RunningTest:
     """What one thread knows of the test it works for: its node id, the check failures it defers to the test's end,
     and the last exchange it sent (kept raw; turned into a masked record only if a finding cites it)."""
 
@@ -69,7 +69,7 @@ class Recorder:
             own_headers=own_credential_headers(profile.auth_kwargs(target.credentials)),
         )
         self.records = RecordLog()
-        self._threads = threading.local()  # .scope: the TestScope of the test this thread works for
+        self._threads = threading.local()  # .scope: the RunningTest of the test this thread works for
         self._lock = threading.Lock()  # the counts below, changed by every thread that sends
         self.answered = 0
         self.unanswered: Counter[str] = Counter()  # cause -> count, exchanges really attempted
@@ -91,11 +91,11 @@ class Recorder:
     # --- the running test, per thread ------------------------------------------------------------------
 
     @property
-    def scope(self) -> TestScope:
+    def scope(self) -> RunningTest:
         """The test this thread works for (a thread that works for none: "run")."""
         scope = getattr(self._threads, "scope", None)
         if scope is None:
-            scope = self._threads.scope = TestScope()
+            scope = self._threads.scope = RunningTest()
         return scope
 
     @property
@@ -130,11 +130,11 @@ class Recorder:
         scope.last, scope.last_record = None, value
 
     @contextlib.contextmanager
-    def helping(self, scope: TestScope) -> Iterator[TestScope]:
+    def helping(self, scope: RunningTest) -> Iterator[RunningTest]:
         """Do a part of the test `scope` belongs to (on this thread or another): the same node id and deferred
         failures, a last exchange of its own (a finding cites the answer this part received)."""
         before = getattr(self._threads, "scope", None)
-        part = self._threads.scope = TestScope(scope.test, scope.deferred)
+        part = self._threads.scope = RunningTest(scope.test, scope.deferred)
         try:
             yield part
         finally:

@@ -27,7 +27,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase
 from hypothesis.reporting import current_reporter, with_reporter
 
-from ..recorder import Recorder, TestScope
+from ..recorder import Recorder, RunningTest
 from ..transport import BoundedSession
 
 
@@ -73,7 +73,7 @@ def _own(value: Any) -> Any:
 
 
 @contextlib.contextmanager
-def _part_of(recorder: Recorder | None, scope: TestScope) -> Iterator[TestScope]:
+def _part_of(recorder: Recorder | None, scope: RunningTest) -> Iterator[RunningTest]:
     if recorder is None:
         yield scope
         return
@@ -85,7 +85,7 @@ def _together(tests: list[Callable[..., Any]], kwargs: dict[str, Any], recorder:
     """Run the lanes (the first on this thread), and raise what they raised: one failure as it is, several in a
     group, lane by lane."""
     failures: list[BaseException | None] = [None] * len(tests)
-    scope = recorder.scope if recorder is not None else TestScope()
+    scope = recorder.scope if recorder is not None else RunningTest()
     reporter = current_reporter()
     parts = [scope] * len(tests)
 
