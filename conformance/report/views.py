@@ -201,11 +201,13 @@ def _base64(run: str) -> bytes | None:
 def views(text: str, name: str = "as written") -> Iterator[View]:
     """The text itself, then every decoding of it, and of those, up to MAX_DEPTH deep and MAX_VIEWS in all."""
     pending = [View(name, text)]
-    seen: set[int] = set()  # decodings in another order often give the same text: each is searched once
+    # Decodings in another order often give the same text of the same place: each is searched once. The same text
+    # decoded from another place (a secret's hex written twice) is searched again, or the second would never be masked.
+    seen: set[tuple[int, tuple[int, int] | None]] = set()
     produced = 0
     while pending and produced < MAX_VIEWS:
         view = pending.pop(0)
-        key = hash(view.text)
+        key = (hash(view.text), view.origin(0, len(view.text)) if view.text else None)
         if key in seen:
             continue
         seen.add(key)
