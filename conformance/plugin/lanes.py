@@ -8,7 +8,8 @@ and schemathesis' coverage cases: most of its requests), then generates `max_exa
 - only when none of them failed (hypothesis stops there too), the generation runs as one run would: on the test's
   own thread, with its own seed and settings. The generated cases are the very ones `--concurrency 1` sends: a seed
   gives the same cases whatever the concurrency, and so the same findings;
-- what the lanes raised is raised together, lane by lane (the same order whatever finished first);
+- the failure raised is the one a single run raises: that of the first explicit example that failed (a lane stops at
+  its own first failure; the other lanes' failures are in the records, as their checks made them);
 - each lane sends through a twin of the test's sessions (`BoundedSession.twin`): the same connections, with headers of
   its own, since schemathesis empties a session's headers while it sends.
 
@@ -19,6 +20,7 @@ schemathesis made (its strategies, settings, examples and seed): nothing of hypo
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -45,19 +47,26 @@ def run_in_lanes(
     examples = explicit_examples(test)
     if Phase.explicit in settings.phases and examples:
         dealt = [examples[lane::lanes] for lane in range(min(lanes, len(examples)))]
-        _together([_lane(test, settings, examples=some) for some in dealt], kwargs, recorder)
+        ran = [[0] for _ in dealt]  # examples each lane started: its last is the one it failed on, if it failed
+        explicit = [_lane(test, settings, examples=some, ran=ran[lane]) for lane, some in enumerate(dealt)]
+        _together(explicit, kwargs, recorder, first=lambda lane: lane + (ran[lane][0] - 1) * len(dealt))
     if Phase.generate in settings.phases:
         _together([_lane(test, settings)], kwargs, recorder)
 
 
 def _lane(
-    test: Callable[..., Any], settings: hypothesis.settings, *, examples: list[Any] | None = None
+    test: Callable[..., Any],
+    settings: hypothesis.settings,
+    *,
+    examples: list[Any] | None = None,
+    ran: list[int] | None = None,
 ) -> Callable[..., Any]:
-    """A hypothesis test of its own on the same body and strategies: some of the explicit examples, or (`examples`
-    None) the generation, with the test's own seed. Time-based health checks are off: the lanes share one
-    interpreter, and its lock."""
+    """A hypothesis test of its own on the same body and strategies: some of the explicit examples (counted in `ran`
+    as they start), or (`examples` None) the generation, with the test's own seed. Time-based health checks are off:
+    the lanes share one interpreter, and its lock."""
     handle = test.hypothesis  # type: ignore[attr-defined]
-    lane = hypothesis.given(**handle._given_kwargs)(handle.inner_test)
+    body = handle.inner_test if ran is None else _counted(handle.inner_test, ran)
+    lane = hypothesis.given(**handle._given_kwargs)(body)
     suppressed = {*settings.suppress_health_check, HealthCheck.too_slow}
     if examples is not None:
         lane.hypothesis_explicit_examples = list(reversed(examples))  # type: ignore[attr-defined]
@@ -66,6 +75,15 @@ def _lane(
     lane = hypothesis.settings(settings, phases=phases, suppress_health_check=suppressed)(lane)
     seed = test._hypothesis_internal_use_seed  # type: ignore[attr-defined]
     return lane if seed is None else hypothesis.seed(seed)(lane)
+
+
+def _counted(body: Callable[..., Any], ran: list[int]) -> Callable[..., Any]:
+    @functools.wraps(body)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        ran[0] += 1
+        return body(*args, **kwargs)
+
+    return counted
 
 
 def _own(value: Any) -> Any:
@@ -81,9 +99,14 @@ def _part_of(recorder: Recorder | None, scope: RunningTest) -> Iterator[RunningT
         yield part
 
 
-def _together(tests: list[Callable[..., Any]], kwargs: dict[str, Any], recorder: Recorder | None) -> None:
-    """Run the lanes (the first on this thread), and raise what they raised: one failure as it is, several in a
-    group, lane by lane."""
+def _together(
+    tests: list[Callable[..., Any]],
+    kwargs: dict[str, Any],
+    recorder: Recorder | None,
+    first: Callable[[int], int] = lambda lane: lane,
+) -> None:
+    """Run the lanes (the first on this thread), and raise the failure of the lane that comes `first` among those
+    that failed."""
     failures: list[BaseException | None] = [None] * len(tests)
     scope = recorder.scope if recorder is not None else RunningTest()
     reporter = current_reporter()
@@ -103,11 +126,9 @@ def _together(tests: list[Callable[..., Any]], kwargs: dict[str, Any], recorder:
     run(0)
     for thread in threads:
         thread.join()
-    # The test's last exchange: its first failing lane's (what a record of the test itself cites), else the first's.
-    cited = parts[next((i for i, failure in enumerate(failures) if failure is not None), 0)]
+    failed = sorted((i for i, failure in enumerate(failures) if failure is not None), key=first)
+    # The test's last exchange, what a record of the test itself cites: the failing lane's, else the first lane's.
+    cited = parts[failed[0] if failed else 0]
     scope.last, scope.last_record = cited.last, cited.last_record
-    raised = [failure for failure in failures if failure is not None]
-    if len(raised) == 1:
-        raise raised[0]
-    if raised:
-        raise BaseExceptionGroup(f"{len(raised)} lanes of this test failed", raised)
+    if failed:
+        raise failures[failed[0]]  # type: ignore[misc]
