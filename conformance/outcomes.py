@@ -10,6 +10,7 @@ search that found nothing, a negative-data check on a valid request) leaves none
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -53,19 +54,22 @@ class RecordLog:
     """The records of one run, identical ones merged (a check failing on 300 generated cases is one entry).
 
     Memory stays bounded whatever the target sends: one record per distinct finding, each holding the
-    first exchange it was seen on.
+    first exchange it was seen on. Tests on several threads add to it at once: a lock keeps each merge whole.
     """
 
     def __init__(self) -> None:
         self._records: dict[tuple[Any, ...], Record] = {}
+        self._lock = threading.Lock()
 
     def add(self, record: Record) -> None:
         key = record.key()
-        known = self._records.get(key)
-        self._records[key] = record if known is None else replace(known, count=known.count + record.count)
+        with self._lock:
+            known = self._records.get(key)
+            self._records[key] = record if known is None else replace(known, count=known.count + record.count)
 
     def __iter__(self):  # noqa: ANN204 - an iterator of records
-        return iter(list(self._records.values()))
+        with self._lock:
+            return iter(list(self._records.values()))
 
     def __len__(self) -> int:
         return len(self._records)

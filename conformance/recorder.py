@@ -5,14 +5,21 @@ ingested (`conformance.ingest`: the secrets it hands out learnt, then everything
 and kept as "the last exchange" (the evidence a failing check or test points at). An exchange that got no
 answer fails the API's availability rule on the spot; a transport outcome is never evidence for or against a
 content rule.
+
+Tests may run on several threads at once (`--concurrency`): what belongs to the running test (its node id, its
+last exchange, the check failures it defers) is kept per thread, and the counts and records shared by the run are
+changed under a lock.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -33,6 +40,27 @@ if TYPE_CHECKING:
     from .target import Target
 
 
+@dataclasses.dataclass
+class Evidence:
+    """What a test examined: the answers it got (on any thread working for it) and what it named itself."""
+
+    answers: int = 0
+    named: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RunningTest:
+    """What one thread knows of the test it works for: its node id, the check failures it defers to the test's end,
+    what it examined, and the last exchange it sent (kept raw; turned into a masked record only if a finding cites
+    it)."""
+
+    test: str = "run"
+    deferred: list[str] = dataclasses.field(default_factory=list)
+    evidence: Evidence = dataclasses.field(default_factory=Evidence)
+    last: tuple[Any, ...] | None = None
+    last_record: dict[str, Any] | None = None
+
+
 class Recorder:
     def __init__(self, profile: Profile, masker: Masker, target: Target, artefacts: Path | None = None) -> None:
         self.profile, self.masker, self.target = profile, masker, target
@@ -51,10 +79,8 @@ class Recorder:
             own_headers=own_credential_headers(profile.auth_kwargs(target.credentials)),
         )
         self.records = RecordLog()
-        self.current_test = "run"
-        # The last exchange, kept raw and turned into a masked record only if a finding cites it: most never are.
-        self._last: tuple[Any, ...] | None = None
-        self._last_record: dict[str, Any] | None = None
+        self._threads = threading.local()  # .scope: the RunningTest of the test this thread works for
+        self._lock = threading.Lock()  # the counts below, changed by every thread that sends
         self.answered = 0
         self.unanswered: Counter[str] = Counter()  # cause -> count, exchanges really attempted
         self.not_sent: Counter[str] = Counter()  # cause -> count, refused by the breakers or the run deadline
@@ -62,9 +88,6 @@ class Recorder:
         self.operation_successes: Counter[str] = Counter()
         self.skips: dict[str, str] = {}  # test -> why it did not run
         self.auth_statuses: dict[str, int] = {}  # auth probe -> the status the target used
-        self.deferred_check_failures: list[str] = []  # of the running hand-written test
-        self.evidence: list[str] = []  # what the running test said it examined (suites.support.examined)
-        self.answered_before_test = 0  # answers before the running test began: those after are its own
         self.suite_bugs: list[str] = []  # the suite's own faults, found while it ran: no verdict stands on them
         self.deadline_reached: str | None = None
         self.handed_out_ids: set[str] = set()  # ids the target's answers named (profile.response_ids)
@@ -76,35 +99,76 @@ class Recorder:
     def add(self, record: Record) -> None:
         self.records.add(record)
 
+    # --- the running test, per thread ------------------------------------------------------------------
+
+    @property
+    def scope(self) -> RunningTest:
+        """The test this thread works for (a thread that works for none: "run")."""
+        scope = getattr(self._threads, "scope", None)
+        if scope is None:
+            scope = self._threads.scope = RunningTest()
+        return scope
+
     def begin_test(self, nodeid: str) -> None:
-        self.current_test = nodeid
-        self.last_exchange = None
-        self.deferred_check_failures = []
-        self.evidence = []
-        self.answered_before_test = self.answered
+        """This thread now works for the test `nodeid`: nothing of the test before it carries over."""
+        self._threads.scope = RunningTest(nodeid)
 
     def examined(self, what: str) -> None:
-        self.evidence.append(what)
+        """The running test says what it examined (an answer a fixture got, callbacks, a client's journal)."""
+        with self._lock:
+            self.scope.evidence.named.append(what)
 
     def test_evidence(self) -> str:
         """What the running test examined, in a few words ("" for nothing: no answer of its own, nothing named)."""
-        answers = self.answered - self.answered_before_test
-        parts = ([f"{answers} answer(s)"] if answers else []) + self.evidence[:3]
+        evidence = self.scope.evidence
+        parts = ([f"{evidence.answers} answer(s)"] if evidence.answers else []) + evidence.named[:3]
         return "; ".join(parts)
 
     @property
+    def current_test(self) -> str:
+        return self.scope.test
+
+    @current_test.setter
+    def current_test(self, test: str) -> None:
+        self.scope.test = test
+
+    @property
+    def deferred_check_failures(self) -> list[str]:
+        """Check failures on the answers of the running hand-written test, shown on the test when its body ends."""
+        return self.scope.deferred
+
+    @deferred_check_failures.setter
+    def deferred_check_failures(self, failures: list[str]) -> None:
+        self.scope.deferred = failures
+
+    @property
     def last_exchange(self) -> dict[str, Any] | None:
-        """The exchange a finding of the running test cites: masked with every secret learnt so far."""
-        if self._last_record is None and self._last is not None:
-            self._last_record = self._exchange(*self._last)
-        return self._last_record
+        """The exchange a finding of the running test cites (this thread's last): masked with every secret learnt
+        so far."""
+        scope = self.scope
+        if scope.last_record is None and scope.last is not None:
+            scope.last_record = self._exchange(*scope.last)
+        return scope.last_record
 
     @last_exchange.setter
-    def last_exchange(self, value: None) -> None:
-        self._last, self._last_record = None, value
+    def last_exchange(self, value: dict[str, Any] | None) -> None:
+        scope = self.scope
+        scope.last, scope.last_record = None, value
+
+    @contextlib.contextmanager
+    def helping(self, scope: RunningTest) -> Iterator[RunningTest]:
+        """Do a part of the test `scope` belongs to (on this thread or another): the same node id and deferred
+        failures, a last exchange of its own (a finding cites the answer this part received)."""
+        before = getattr(self._threads, "scope", None)
+        part = self._threads.scope = RunningTest(scope.test, scope.deferred, scope.evidence)
+        try:
+            yield part
+        finally:
+            self._threads.scope = before
 
     def _keep(self, *exchange: Any) -> None:
-        self._last, self._last_record = exchange, None
+        scope = self.scope
+        scope.last, scope.last_record = exchange, None
 
     # --- the HTTP layer's observer ---------------------------------------------------------------
 
@@ -113,27 +177,35 @@ class Recorder:
     ) -> None:
         if response is not None:
             ingest.answer(response, self.masker, self.profile.response_secrets)  # before anything reads it
-            self.answered += 1
+            documented = self.operation_of is not None and self.operation_of(
+                str(request.method), urlsplit(request.url).path
+            )
+            with self._lock:
+                self.answered += 1
+                self.scope.evidence.answers += 1
+                if self._carries_own_credentials(request):
+                    self.credentialed_statuses[response.status_code] += 1
+                if documented:
+                    self.documented_statuses[response.status_code] += 1
             if self.profile.response_ids:
                 self._learn_ids(response.content)
-            if self._carries_own_credentials(request):
-                self.credentialed_statuses[response.status_code] += 1
-            if self.operation_of is not None and self.operation_of(str(request.method), urlsplit(request.url).path):
-                self.documented_statuses[response.status_code] += 1
             self._keep(request, response.status_code, dict(response.headers), response.content)
             return
         assert error is not None
         if isinstance(error, AnswerTooLarge):  # it answered; the answer is just more than the run reads
-            self.answered += 1
+            with self._lock:
+                self.answered += 1
             self._keep(request, None, {}, b"", str(error))
             return
         cause = cause_of(error)
         if isinstance(error, NotSent | RunDeadline):
-            self.not_sent[cause] += 1
+            with self._lock:
+                self.not_sent[cause] += 1
             if isinstance(error, RunDeadline):
                 self.deadline_reached = "the run deadline (--deadline) was reached: the rest of the run was not sent"
             return
-        self.unanswered[cause] += 1
+        with self._lock:
+            self.unanswered[cause] += 1
         self._keep(request, None, {}, b"", f"no answer: {cause}")
         self.add(
             Record(
@@ -150,9 +222,10 @@ class Recorder:
     def note_operation(self, label: str, request: Any, status: int) -> None:
         """An answer to a documented operation: counts as that operation's success when 2xx and credentialed."""
         if 200 <= status < 300 and self._carries_own_credentials(request):
-            self.operation_successes[label] += 1
+            with self._lock:
+                self.operation_successes[label] += 1
 
-    # --- one run over several worker processes (--concurrency) --------------------------------------
+    # --- one run over several worker processes (pytest-xdist) ---------------------------------------
 
     def export(self) -> dict[str, Any]:
         """What a worker saw, in plain values a worker can send back (execnet serialises nothing richer)."""
@@ -246,7 +319,7 @@ class Recorder:
             if isinstance(value, dict):
                 for key, item in value.items():
                     if key in self.profile.response_ids and isinstance(item, str) and len(self.handed_out_ids) < 10000:
-                        self.handed_out_ids.add(item.lower())
+                        self.handed_out_ids.add(item.lower())  # one set.add: atomic, whichever thread adds
                     walk(item, depth + 1)
             elif isinstance(value, list):
                 for item in value:

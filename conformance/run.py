@@ -38,7 +38,7 @@ DEFAULT_DEADLINE = 1800.0  # seconds for a whole run: a hostile or stalled targe
 
 @dataclass(frozen=True)
 class Attachment:
-    """A worker's share of a run its controller started (--concurrency): the target is up, the seed drawn."""
+    """A worker's share of a run its controller started (pytest-xdist): the target is up, the seed drawn."""
 
     base_url: str
     verify: bool | str
@@ -47,6 +47,7 @@ class Attachment:
     embedded: bool
     seed: int
     seconds_left: float  # of the run's deadline, when the controller handed the run over
+    back_off_file: str | None = None  # the controller's: a 429 one worker receives holds back every worker
 
     @classmethod
     def of(cls, run: Run) -> Attachment:
@@ -57,6 +58,7 @@ class Attachment:
             run.target.embedded,
             run.seed,
             max(0.0, (run.limits.deadline or time.monotonic()) - time.monotonic()),
+            str(run.breakers.back_off_file) if run.breakers.back_off_file else None,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class RunOptions:
     api_version: str | None = None
     max_examples: int = 25
     seed: int | None = None
+    concurrency: int = 1  # requests in flight at once, from as many threads (plugin.threads)
     ca_bundle: str | None = None
     timeout: float = 10.0
     deadline: float = DEFAULT_DEADLINE
@@ -115,6 +118,10 @@ class Run:
         return self.options.max_examples
 
     @property
+    def concurrency(self) -> int:
+        return self.options.concurrency
+
+    @property
     def not_applicable(self) -> dict[str, str]:
         """Rules that do not bind this target, and why (another version, a method not agreed, a declared option)."""
         return dict(self.plan.not_applicable) if self.plan is not None else {}
@@ -138,6 +145,7 @@ class Run:
             verify=self.target.verify,
             observer=self.recorder.observe,
             current_test=lambda: self.recorder.current_test,
+            connections=self.concurrency,
         )
         if credentials:
             auth = self.profile.auth_kwargs(self.target.credentials)
@@ -244,6 +252,8 @@ def start(options: RunOptions) -> Run:
     recorder = Recorder(profile, masker, target, Path(options.artefacts) if options.artefacts else None)
     operation_of = _operation_matcher(schema, target.base_url)
     recorder.operation_of = operation_of  # answers to documented paths: how many were 404 (a wrong base URL)
+    # Every process of the run (pytest-xdist's workers) honours a 429 any of them received: through this file.
+    back_off_file = Path(attach.back_off_file) if attach and attach.back_off_file else scratch / "back-off"
     return Run(
         profile,
         target,
@@ -253,7 +263,7 @@ def start(options: RunOptions) -> Run:
         contract_schema,
         masker,
         limits,
-        Breakers(limits, operation_of),
+        Breakers(limits, operation_of, concurrency=options.concurrency, back_off_file=back_off_file),
         recorder,
         embedded,
         run_plan,

@@ -13,20 +13,26 @@ goes through a `BoundedSession`, because everything a target sends is untrusted 
 - Exchanges without an answer trip breakers: after a few on one test, or many in a row on the run, further
   requests fail at once instead of each waiting for its own timeout.
 - Each exchange, answered or not, is handed to an observer (the run's recorder), which masks it first.
+- Several threads may send at once (`--concurrency`): the breakers bound how many requests are in flight (when
+  requests wait, those of the test that comes first in the run go first, as they would one at a time), and a
+  429's Retry-After holds back every thread, and every process that shares the run's back-off file.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import heapq
 import http.client
 import itertools
+import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -350,11 +356,53 @@ def retry_after(value: str | None, now: float | None = None) -> float:
 _DELTA_SECONDS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() also takes "²", which float() refuses
 
 
-class Breakers:
-    """Shared by every session of a run: counts exchanges without an answer, and holds the run back while the
-    target's rate limit asks it to (429 + Retry-After)."""
+class Slots:
+    """The requests in flight at once. When requests wait for a slot, the one of the test that comes first in the
+    run's order goes first, as it would have one test at a time (a hand-written probe is never held up behind a
+    whole contract test); among one test's requests, the first to ask."""
 
-    def __init__(self, limits: Limits, operation_of: Callable[[str, str], str] = lambda method, path: "") -> None:
+    def __init__(self, size: int) -> None:
+        self.free = max(1, size)
+        self._waiting: list[tuple[int, int]] = []  # (rank, ticket) of each request that waits, a heap
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def held(self, rank: int = 0) -> Iterator[None]:
+        with self._changed:
+            turn = (rank, next(self._tickets))
+            heapq.heappush(self._waiting, turn)
+            while not self.free or self._waiting[0] != turn:
+                self._changed.wait()
+            heapq.heappop(self._waiting)
+            self.free -= 1
+            if self.free and self._waiting:
+                self._changed.notify_all()  # the next in line may go too
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.free += 1
+                self._changed.notify_all()
+
+
+class Breakers:
+    """Shared by every session of a run: counts exchanges without an answer, bounds the requests in flight at once
+    (`concurrency`, in the order of `rank_of`: test -> its place in the run), and holds the run back while the
+    target's rate limit asks it to (429 + Retry-After).
+
+    `back_off_file`, when given, carries the hold to every process of the run (pytest-xdist workers): it holds the
+    wall-clock time before which none of them sends.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        operation_of: Callable[[str, str], str] = lambda method, path: "",
+        *,
+        concurrency: int = 1,
+        back_off_file: Path | None = None,
+    ) -> None:
         self.limits = limits
         self.operation_of = operation_of  # (method, URL path) -> the documented operation it calls
         self.in_a_row = 0
@@ -362,17 +410,34 @@ class Breakers:
         self.per_operation: dict[str, int] = {}
         self.not_before = 0.0  # time.monotonic() before which no request is sent (a 429's Retry-After)
         self.lock = threading.Lock()
+        self.slots = Slots(concurrency)
+        self.rank_of: Callable[[str], int] = lambda test: 0
+        self.back_off_file = back_off_file
 
     def back_off(self, seconds: float) -> None:
         with self.lock:
             self.not_before = max(self.not_before, time.monotonic() + seconds)
+            if self.back_off_file is not None:
+                until = max(_read_until(self.back_off_file), time.time() + seconds)
+                scratch = self.back_off_file.with_name(f"{self.back_off_file.name}.{os.getpid()}")
+                scratch.write_text(repr(until), encoding="ascii")
+                os.replace(scratch, self.back_off_file)  # whole, for the other processes that read it
+
+    def pause(self) -> float:
+        """Seconds left of the longest Retry-After this run (or another of its processes) received."""
+        pause = self.not_before - time.monotonic()
+        if self.back_off_file is not None:
+            pause = max(pause, _read_until(self.back_off_file) - time.time())
+        return pause
 
     def wait_for_rate_limit(self) -> None:
-        """Sleep until the target's Retry-After has passed (never past the run deadline)."""
-        pause = self.not_before - time.monotonic()
-        if pause > 0 and self.limits.deadline is not None:
-            pause = min(pause, self.limits.deadline - time.monotonic())
-        if pause > 0:
+        """Sleep until the target's Retry-After has passed (never past the run deadline). Another thread's 429 may
+        come during the sleep: the hold is read again after it."""
+        while (pause := self.pause()) > 0:
+            if self.limits.deadline is not None:
+                pause = min(pause, self.limits.deadline - time.monotonic())
+                if pause <= 0:
+                    return
             time.sleep(pause)
 
     def refusal(self, test: str, operation: str = "") -> NoAnswer | None:
@@ -401,6 +466,14 @@ class Breakers:
                 self.per_operation[operation] = self.per_operation.get(operation, 0) + 1
 
 
+def _read_until(path: Path) -> float:
+    """The wall-clock time a back-off file holds (0 when there is none yet, or it cannot be read)."""
+    try:
+        return float(path.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return 0.0
+
+
 Observer = Callable[[requests.PreparedRequest, "requests.Response | None", "BaseException | None"], None]
 
 
@@ -415,14 +488,30 @@ class BoundedSession(requests.Session):
         verify: bool | str = True,
         observer: Observer | None = None,
         current_test: Callable[[], str] = lambda: "",
+        connections: int = 10,
     ) -> None:
         super().__init__()
         self.limits, self.breakers, self.observer, self.current_test = limits, breakers, observer, current_test
         self._environment: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.verify = verify  # redirects are never followed (send); max_redirects 0 would make requests raise on one
-        adapter = _WatchedAdapter(max_retries=0)
+        # One kept-alive connection per thread that may send at once: a connection dropped from a full pool costs a
+        # new TLS handshake, several round trips to a distant target.
+        adapter = _WatchedAdapter(max_retries=0, pool_maxsize=max(connections, 1))
         self.mount("https://", adapter)
         self.mount("http://", adapter)
+
+    def twin(self) -> BoundedSession:
+        """A session like this one (limits, breakers, trust, observer, credentials) on the same connections, with
+        headers and auth of its own: schemathesis empties a session's headers while it sends, which must not reach
+        another thread's requests."""
+        twin = BoundedSession(
+            self.limits, self.breakers, verify=self.verify, observer=self.observer, current_test=self.current_test
+        )
+        twin.adapters = self.adapters  # urllib3's pools are shared between threads: no new connection, no handshake
+        twin.headers = requests.structures.CaseInsensitiveDict(self.headers)
+        twin.auth, twin.cookies = self.auth, self.cookies
+        twin._environment = self._environment
+        return twin
 
     def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any) -> Any:
         # The environment (proxies, CA bundle) is read once per host: requests reads every variable on every
@@ -437,11 +526,31 @@ class BoundedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         test = self.current_test()
         operation = self.breakers.operation_of(str(request.method), urlsplit(str(request.url)).path)
-        self.breakers.wait_for_rate_limit()
-        refusal = self.breakers.refusal(test, operation)
+        breakers = self.breakers
+        with breakers.slots.held(breakers.rank_of(test)):  # first: a 429 that comes meanwhile holds this one too
+            breakers.wait_for_rate_limit()
+            refusal = breakers.refusal(test, operation)
+            if refusal is None:  # what the answer tells the breakers, before another thread's request asks them
+                response, failure = self._exchange(request, kwargs)
+                if response is None:
+                    breakers.unanswered(test, operation)
+                else:
+                    breakers.answered(operation)
+                    if response.status_code == 429:  # the target's rate limit: honoured, never hammered
+                        breakers.back_off(retry_after(response.headers.get("Retry-After")))
         if refusal is not None:
             self._observe(request, None, refusal)
             raise refusal
+        if response is None:
+            self._observe(request, None, failure)
+            raise failure
+        self._observe(request, response, None)
+        return response
+
+    def _exchange(
+        self, request: requests.PreparedRequest, kwargs: dict[str, Any]
+    ) -> tuple[requests.Response, None] | tuple[None, BaseException]:
+        """The answer, read whole within the time bounds, or why there is none."""
         limits = self.limits
         budget = limits.timeout
         if limits.deadline is not None:
@@ -458,19 +567,13 @@ class BoundedSession(requests.Session):
             failure: BaseException = _own_failure(exc)
             if holder.get("fired") and not isinstance(exc, AnswerTooLarge):
                 failure = AnswerDeadline(f"no complete answer within {budget:g} s")
-            self.breakers.unanswered(test, operation)
-            self._observe(request, None, failure)
-            if failure is exc:
-                raise
-            raise failure from None
+            if failure is not exc:  # this layer's own words stand alone, as `raise ... from None` would leave them
+                failure.__cause__, failure.__suppress_context__ = None, True
+            return None, failure
         finally:
             _WATCHDOG.disarm(holder)
             _in_flight.holder = None
-        self.breakers.answered(operation)
-        if response.status_code == 429:  # the target's rate limit: honoured, never hammered
-            self.breakers.back_off(retry_after(response.headers.get("Retry-After")))
-        self._observe(request, response, None)
-        return response
+        return response, None
 
     def _read_body(self, response: requests.Response, holder: dict[str, Any]) -> bytes:
         if holder.get("fired"):

@@ -178,3 +178,14 @@ def test_a_secret_inside_base64_extras_is_found() -> None:
     extra = base64.b64encode(b'{"response": {"body": "the password is Pa55-w0rd-never"}}').decode()
     page = f'<a href="data:application/json;base64,{extra}">request and response</a>'.encode()
     assert leaks.seen_through(page, leaks.finder(["Pa55-w0rd-never"])) == "base64"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [lambda s: s.encode().hex(), lambda s: base64.b64encode(s.encode()).decode()],
+    ids=["hex", "base64"],
+)
+def test_a_secret_written_twice_in_one_encoding_is_masked_both_times(encode) -> None:
+    # Both runs decode to the same text: each is a view of its own place, or the second would never be masked.
+    form = encode("Päss-wörd-é")
+    assert form not in Masker(["Päss-wörd-é"]).text(f"first {form}, then {form} again")

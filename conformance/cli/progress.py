@@ -17,7 +17,7 @@ class Progress:
     def __init__(self, stream: IO[str], started: float) -> None:
         self.stream, self.started = stream, started
         self.total = self.done = 0
-        self.workers = 0  # worker processes of a --concurrency run (0: the tests run in this process)
+        self.workers = 0  # pytest-xdist's worker processes (0: the tests run in this process)
         self.config: pytest.Config | None = None
         self.last_plain = started
         self.live: Any = None

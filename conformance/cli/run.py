@@ -21,7 +21,6 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ..judge import Verdict, judge
 from ..options import Plan, claimed_version, describe_options, plan
@@ -43,9 +42,10 @@ if TYPE_CHECKING:
     from ..report.keys import SigningKey
 
 ARTEFACTS = ("html", "junit.xml", "json", "log")
-REMOTE_CONCURRENCY = 4  # a distant service's answers mostly wait on the network: overlap a few
 MAX_CONCURRENCY = 16
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Seconds of this process's CPU one exchange costs (sending, masking, checking, recording), about: `auto` keeps one
+# request in flight per this much of the target's latency, so that the suite judges while it waits.
+CPU_PER_EXCHANGE = 0.005
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -80,8 +80,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--concurrency",
         default="auto",
-        help="requests in flight at once, one worker process each (default auto: 1 for the embedded reference "
-        f"and services on this machine, {REMOTE_CONCURRENCY} for any other; 1 = one request at a time)",
+        help="requests in flight at once, each test on a thread of this process (default auto: 1 for the embedded "
+        "reference; for --base-url, sized from the latency of the first answers, one request per "
+        f"{CPU_PER_EXCHANGE * 1000:g} ms of it, up to {MAX_CONCURRENCY}; 1 = one request at a time)",
     )
     run.add_argument(
         "--bundle",
@@ -150,27 +151,30 @@ def keep_previous(args: argparse.Namespace, verdict: Path, name: str) -> None:
     shutil.rmtree(verdict.with_name(f"{name}-rerun-bodies"), ignore_errors=True)
 
 
-def concurrency(args: argparse.Namespace, profile: Profile) -> int:
-    """Worker processes for the run: what --concurrency asks, within what the suite allows."""
+def concurrency(args: argparse.Namespace, profile: Profile) -> int | None:
+    """Threads for the run: what --concurrency asks, within what the suite allows (None: auto, sized once the
+    target's latency is known)."""
     if args.concurrency == "auto":
-        try:
-            host = urlsplit(args.base_url).hostname if args.base_url else None
-        except ValueError:  # a malformed URL: the run's own URL check names what is wrong with it
-            host = None
-        wanted = 1 if host is None or host in LOOPBACK else REMOTE_CONCURRENCY
-    elif args.concurrency.isdigit() and 1 <= int(args.concurrency) <= MAX_CONCURRENCY:
-        wanted = int(args.concurrency)
-    else:
+        if profile.sequential_because or not args.base_url:  # the embedded reference is on this machine: CPU-bound
+            return 1
+        return None
+    if not (args.concurrency.isdigit() and 1 <= int(args.concurrency) <= MAX_CONCURRENCY):
         raise UsageError(f"--concurrency must be auto or a whole number from 1 to {MAX_CONCURRENCY}")
-    if wanted > 1 and profile.sequential_because:
-        if args.concurrency != "auto":
-            print(f"conformance: {profile.name} runs one request at a time: {profile.sequential_because}")
+    if int(args.concurrency) > 1 and profile.sequential_because:
+        print(f"conformance: {profile.name} runs one request at a time: {profile.sequential_because}")
         return 1
-    return wanted
+    return int(args.concurrency)
+
+
+def auto_concurrency(latency: float) -> int:
+    """`--concurrency auto` for a target that answered in `latency` seconds: one request in flight per
+    CPU_PER_EXCHANGE of it, so that this process judges answers while others travel. A service on this machine
+    answers faster than an answer is judged: 1."""
+    return max(1, min(MAX_CONCURRENCY, round(latency / CPU_PER_EXCHANGE)))
 
 
 def check_options(args: argparse.Namespace, profile: Profile) -> None:
-    args.workers = concurrency(args, profile)
+    args.threads = concurrency(args, profile)
     if args.max_examples < 1:
         raise UsageError("--max-examples must be at least 1")
     for name in ("timeout", "deadline"):
@@ -223,6 +227,17 @@ def check_options(args: argparse.Namespace, profile: Profile) -> None:
 def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
     """One authenticated request through the run's own HTTP layer, before anything else: exit 3 if it got no answer
     (an answer too large to read whole is an answer), within --timeout and --deadline."""
+    return _reach(args, profile)[0]
+
+
+def reach_timed(args: argparse.Namespace, profile: Profile) -> float | None:
+    """`reach`, then the same request again on the connection it opened: the seconds that second answer took (the
+    target's latency, without the connection's own handshakes). None when it did not come within a second more than
+    the first took: the run then goes one request at a time, and the target was reached all the same."""
+    return _reach(args, profile, timed=True)[1]
+
+
+def _reach(args: argparse.Namespace, profile: Profile, *, timed: bool = False) -> tuple[Credentials, float | None]:
     base_url = validate_base_url(args.base_url)
     credentials = Credentials.from_env(*profile.credential_env)
     if credentials is None:
@@ -234,9 +249,19 @@ def reach(args: argparse.Namespace, profile: Profile) -> Credentials:
     auth = profile.auth_kwargs(credentials)
     session.auth = auth.get("auth")
     session.headers.update(auth.get("headers", {}))
+    url = base_url + profile.probe_path
     with session:
-        probe(session, base_url + profile.probe_path, ca_bundle_given=bool(args.ca_bundle))
-    return credentials
+        started = time.perf_counter()
+        probe(session, url, ca_bundle_given=bool(args.ca_bundle))
+        if not timed:
+            return credentials, None
+        limits.timeout = min(limits.timeout, time.perf_counter() - started + 1.0)
+        started = time.perf_counter()
+        try:
+            probe(session, url, ca_bundle_given=bool(args.ca_bundle))
+        except TransportFailure:
+            return credentials, None
+        return credentials, time.perf_counter() - started
 
 
 def suite_arguments(profile: Profile, paths: dict[str, Path]) -> list[str]:
@@ -280,9 +305,9 @@ def pytest_arguments(args: argparse.Namespace, profile: Profile, paths: dict[str
         "--conformance-max-body",
         str(args.max_body),
     ]
-    workers = getattr(args, "workers", 1)
-    if workers > 1:  # modules stay whole on one worker (the plugin groups them); contract items spread
-        arguments += ["-n", str(workers), "--dist", "loadgroup", "--no-loadscope-reorder"]
+    threads = getattr(args, "threads", None) or 1
+    if threads > 1:  # modules stay whole on one thread (plugin.threads); contract items spread
+        arguments += ["--conformance-concurrency", str(threads)]
     for option, value in (
         ("--conformance-base-url", args.base_url),
         ("--conformance-seed", args.seed),
@@ -345,9 +370,16 @@ def run_one(args: argparse.Namespace, profile: Profile, report_dir: Path) -> int
     keep_previous(args, paths["json"], profile.name)  # before the clean-up: the baseline may be the last verdict
     clear_previous(report_dir, profile.name, ARTEFACTS)  # never leave a stale report that looks like this run's
     options = announce(args, profile).options
+    sized = ""
     if args.base_url:
         try:
-            reach(args, profile)
+            if args.threads is None:
+                latency = reach_timed(args, profile)
+                args.threads = 1 if latency is None else auto_concurrency(latency)
+                took = f"an answer took {latency * 1000:.0f} ms" if latency else "a second answer did not come in time"
+                sized = f" (--concurrency auto: {took})"
+            else:
+                reach(args, profile)
         except TransportFailure as exc:  # the gate and CI read a verdict even when nothing could be tested
             from ..report import verdict_json
 
@@ -357,9 +389,10 @@ def run_one(args: argparse.Namespace, profile: Profile, report_dir: Path) -> int
             )
             verdict_json.write(document, paths["json"])
             raise
-    workers = f" on {args.workers} workers" if args.workers > 1 else ""
+    at_once = f", {args.threads} requests at a time" if args.threads > 1 else ", one request at a time" if sized else ""
+    at_once += sized
     where = args.base_url or "the embedded reference service"
-    print(f"conformance: testing {profile.name} at {where}{workers} ...", flush=True)
+    print(f"conformance: testing {profile.name} at {where}{at_once} ...", flush=True)
     if args.callback_listen:
         scheme = "https" if args.callback_tls_cert else "http"
         expected = args.callback_public_url or f"{scheme}://{args.callback_listen}"

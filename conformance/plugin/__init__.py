@@ -6,7 +6,9 @@ Its parts, one job each:
 - `schemathesis_bridge`: schemathesis' check results become records;
 - `phases`: pytest's setup / call / teardown outcomes become records;
 - `html`: the pytest-html report's summary and extras;
-- `distributed`: one run over pytest-xdist's workers (`--concurrency`), their records merged for the judge.
+- `threads`: the tests on a pool of threads in this process (`--concurrency`), and `lanes`: one contract test's
+  examples spread over several;
+- `distributed`: one run over pytest-xdist's workers (`pytest -n`), their records merged for the judge.
 """
 
 from __future__ import annotations
@@ -83,6 +85,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-api-version", help="the API version the target claims")
     group.addoption("--conformance-max-examples", type=int, default=25, help="generated examples per operation")
     group.addoption("--conformance-seed", type=int, help="seed for schemathesis and hypothesis")
+    group.addoption(
+        "--conformance-concurrency", type=int, default=1, help="requests in flight at once, from as many threads"
+    )
     group.addoption("--conformance-ca-bundle", help="CA bundle to verify the target's TLS certificate with")
     group.addoption("--conformance-timeout", type=float, default=10.0, help="seconds to wait for each answer")
     group.addoption("--conformance-deadline", type=float, default=DEFAULT_DEADLINE, help="seconds for the whole run")
@@ -117,6 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         api_version=config.getoption("conformance_api_version"),
         max_examples=config.getoption("conformance_max_examples"),
         seed=config.getoption("conformance_seed"),
+        concurrency=max(1, config.getoption("conformance_concurrency")),
         ca_bundle=config.getoption("conformance_ca_bundle"),
         timeout=config.getoption("conformance_timeout"),
         deadline=config.getoption("conformance_deadline"),
@@ -158,6 +164,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Interruption(run), "conformance-interruption")
     if distributed.is_controller(config):
         config.pluginmanager.register(distributed.Controller(config), "conformance-controller")
+    elif run.concurrency > 1 and not hasattr(config, "workerinput"):  # an xdist worker runs what it is handed
+        from .threads import ThreadedRun
+
+        config.pluginmanager.register(ThreadedRun(config, run), "conformance-threads")
 
 
 # The characters each codec schemathesis and the suites generate with can encode: (encodable, not round-tripping).
@@ -169,7 +179,7 @@ def seed_codec_tables(home: Path) -> None:
 
     Hypothesis derives them by encoding all 1.1 million code points (about 4 s of CPU for utf-8 alone) and
     caches the result under its home directory, which for a run is a fresh scratch directory: every run, and
-    every worker of a --concurrency run, would pay it again. The tables of these two codecs are known exactly.
+    every pytest-xdist worker of a run, would pay it again. The tables of these two codecs are known exactly.
     A hypothesis that names or shapes its cache differently just derives them itself.
     """
     import gzip
@@ -292,7 +302,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     _follow_the_plan(config, items, run)
     # Tests that exhaust a rate limit or change an account go last, so that they cannot disturb others.
     items.sort(key=lambda item: item.get_closest_marker("run_last") is not None)
-    if getattr(config.option, "loadgroup", False):  # a worker of a --concurrency run
+    if getattr(config.option, "loadgroup", False):  # a pytest-xdist worker
         group_by_module(items)
 
 

@@ -1,7 +1,8 @@
-"""One run over several processes (`conformance run --concurrency N`): pytest-xdist's workers send the requests,
-the controller owns the target and judges.
+"""One run over several processes (the suite under `pytest -n N --dist loadgroup`): pytest-xdist's workers send the
+requests, the controller owns the target and judges. (`conformance run --concurrency` uses threads of one process
+instead, `plugin.threads`: on two cores a worker's start-up cost more than its requests saved.)
 
-- The controller (the CLI's own pytest session) starts the run as always (the embedded reference service,
+- The controller (the pytest session that was started) starts the run as always (the embedded reference service,
   the seed, the deadline) and hands each worker an `Attachment` through `workerinput`; it runs no test itself.
 - A worker builds its `Run` on that attachment: same target, credentials, seed and deadline, its own HTTP
   session and recorder.
@@ -9,7 +10,8 @@ the controller owns the target and judges.
   (`--dist loadgroup` with one `xdist_group` per module), except tests marked `any_order` (the contract
   tests: one item per operation, each independent), which go wherever a worker is free. Tests marked
   `run_last` need every other test finished: a suite that has them runs sequentially
-  (`Profile.sequential_because`).
+  (`Profile.sequential_because`). A 429's Retry-After holds back every worker: the controller's back-off file
+  travels in the `Attachment`.
 - When a worker ends, what it saw (`Recorder.export`) travels back in `workeroutput` and is merged into the
   controller's recorder; the one judge then reads the merged records. A worker that ends without them is a
   suite failure: no verdict is given on part of a run.

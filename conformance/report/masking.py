@@ -17,6 +17,7 @@ How much of a secret can be told from ordinary words decides where it is masked:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
@@ -115,6 +116,9 @@ class Masker:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: dict[str, bool] = {}  # secret -> distinct
         self._automaton: ahocorasick.Automaton | None = None
+        # Threads of one run learn secrets and mask at once: each one masks with an automaton of every secret added
+        # before it asked (built whole, then swapped in under the lock).
+        self._lock = threading.RLock()
         for secret in secrets:
             self.add(secret)
 
@@ -131,8 +135,10 @@ class Masker:
     def add(self, secret: str) -> None:
         if len(secret) < MIN_SECRET_LENGTH or secret in self._secrets:
             return
-        self._secrets[secret] = is_distinct(secret)
-        self._automaton = None  # rebuilt on next use
+        distinct = is_distinct(secret)
+        with self._lock:
+            self._secrets[secret] = distinct
+            self._automaton = None  # rebuilt on next use
 
     def add_basic(self, username: str, password: str) -> None:
         self.add(password)
@@ -141,26 +147,30 @@ class Masker:
 
     @property
     def secrets(self) -> frozenset[str]:
-        return frozenset(self._secrets)
+        with self._lock:
+            return frozenset(self._secrets)
 
     def distinct(self) -> list[str]:
-        return [secret for secret, distinct in self._secrets.items() if distinct]
+        with self._lock:
+            return [secret for secret, distinct in self._secrets.items() if distinct]
 
     # --- finding -------------------------------------------------------------------------------------
 
     def _finder(self) -> ahocorasick.Automaton | None:
-        if self._automaton is None and self._secrets:
-            automaton = ahocorasick.Automaton()
-            words: dict[str, bool] = {}
-            for secret, distinct in self._secrets.items():
-                for form in forms(secret):
-                    if len(form) >= MIN_SECRET_LENGTH:
-                        words[form] = words.get(form, False) or distinct
-            for word, distinct in words.items():
-                automaton.add_word(word, (len(word), distinct))
-            automaton.make_automaton()
-            self._automaton = automaton
-        return self._automaton
+        with self._lock:
+            automaton = self._automaton
+            if automaton is None and self._secrets:
+                automaton = ahocorasick.Automaton()
+                words: dict[str, bool] = {}
+                for secret, distinct in self._secrets.items():
+                    for form in forms(secret):
+                        if len(form) >= MIN_SECRET_LENGTH:
+                            words[form] = words.get(form, False) or distinct
+                for word, distinct in words.items():
+                    automaton.add_word(word, (len(word), distinct))
+                automaton.make_automaton()
+                self._automaton = automaton
+            return automaton
 
     def occurrences(self, text: str, *, weak: bool = True) -> Iterator[tuple[int, int, View]]:
         """Each place a secret shows in a view of `text`: (start, end) in `text` itself, and the view. Weak secrets

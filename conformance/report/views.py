@@ -20,11 +20,14 @@ import binascii
 import bisect
 import html
 import re
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 MAX_DEPTH = 3  # views of views of views: HTML of JSON of a percent-encoded query is as deep as reports go
-MAX_VIEWS = 48  # per text: a bound on the work whatever a target sends
+# The work on one text is bounded by the characters its views hold, not by their number: a report may quote one
+# echoed body many times, and each copy's base64 or hex run is a view of its own that must be searched.
+WORK_FACTOR, WORK_FLOOR = 16, 1024 * 1024
 MIN_BASE64_RUN = 11  # the base64 of 8 bytes, the shortest secret searched for everywhere
 MIN_HEX_RUN = 16
 MAX_BLOB = 64 * 1024  # characters of a base64 or hex run decoded: a token or an embedded document, not a megabyte
@@ -211,17 +214,22 @@ def _base64(run: str) -> bytes | None:
 
 
 def views(text: str, name: str = "as written") -> Iterator[View]:
-    """The text itself, then every decoding of it, and of those, up to MAX_DEPTH deep and MAX_VIEWS in all."""
-    pending = [View(name, text)]
-    seen: set[int] = set()  # decodings in another order often give the same text: each is searched once
-    produced = 0
-    while pending and produced < MAX_VIEWS:
-        view = pending.pop(0)
-        key = hash(view.text)
+    """The text itself, then every decoding of it, and of those, up to MAX_DEPTH deep, within a work budget of
+    WORK_FACTOR times the text's length (and WORK_FLOOR)."""
+    pending = deque([View(name, text)])
+    # Decodings in another order often give the same text of the same place: each is searched once. The same text
+    # decoded from another place (a secret's hex written twice) is searched again, or the second would never be masked.
+    seen: set[tuple[int, tuple[int, int] | None]] = set()
+    budget, spent = WORK_FACTOR * len(text) + WORK_FLOOR, 0
+    while pending:
+        view = pending.popleft()
+        key = (hash(view.text), view.origin(0, len(view.text)) if view.text else None)
         if key in seen:
             continue
         seen.add(key)
-        produced += 1
+        spent += len(view.text)
+        if spent > budget:
+            return
         yield view
         if view.depth >= (1 if len(view.text) > LARGE_TEXT else MAX_DEPTH):
             continue

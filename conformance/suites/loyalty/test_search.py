@@ -1,7 +1,8 @@
 """GET /v1/card semantics that a schema cannot express: which card is found for which identity.
 
 The identities come from the target config (`[identities.*]`); tests whose identity is not configured
-are skipped with the reason shown in the report, and their requirements stay not-tested.
+are skipped with the reason shown in the report, and their requirements stay not-tested. Each test only
+searches, and none depends on another: they run in any order, each on its own (`--concurrency`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.suites.support import Run, body_json, property_settings, send
+
+pytestmark = pytest.mark.any_order
 
 SEARCH_KEYS = {"msisdn": "msisdn", "email": "email", "birthDate": "birth_date"}
 
