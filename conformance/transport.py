@@ -533,7 +533,8 @@ class BoundedSession(requests.Session):
             if refusal is None:  # what the answer tells the breakers, before another thread's request asks them
                 response, failure = self._exchange(request, kwargs)
                 if response is None:
-                    breakers.unanswered(test, operation)
+                    if not isinstance(failure, RunDeadline):  # the deadline's cut is no silence of the target
+                        breakers.unanswered(test, operation)
                 else:
                     breakers.answered(operation)
                     if response.status_code == 429:  # the target's rate limit: honoured, never hammered
@@ -567,6 +568,9 @@ class BoundedSession(requests.Session):
             failure: BaseException = _own_failure(exc)
             if holder.get("fired") and not isinstance(exc, AnswerTooLarge):
                 failure = AnswerDeadline(f"no complete answer within {budget:g} s")
+            if budget < limits.timeout and isinstance(failure, requests.exceptions.Timeout):
+                # The run's deadline cut the wait short, not the service's slowness: the user's bound, no finding.
+                failure = RunDeadline("the run deadline (--deadline) was reached while this answer was coming")
             if failure is not exc:  # this layer's own words stand alone, as `raise ... from None` would leave them
                 failure.__cause__, failure.__suppress_context__ = None, True
             return None, failure

@@ -114,13 +114,15 @@ def test_a_module_keeps_its_order_on_one_thread_while_other_lanes_run_beside_it(
         tmp_path,
         """
         import threading, time
+        from conformance.suites.support import examined
 
         SEEN = []  # (test, thread, start, end)
 
-        def note(name):
+        def note(name, run):
             start = time.monotonic()
             time.sleep(0.1)
             SEEN.append((name, threading.get_ident(), start, time.monotonic()))
+            examined(run, f"when {name} ran")
 
         @pytest.fixture(scope="module")
         def account():
@@ -128,30 +130,30 @@ def test_a_module_keeps_its_order_on_one_thread_while_other_lanes_run_beside_it(
 
         @pytest.mark.requirement("R-LOY-01")
         def test_first(run: Run):
-            note("first")
+            note("first", run)
 
         @pytest.mark.requirement("R-LOY-01")
         @pytest.mark.any_order
         def test_free_a(run: Run):
-            note("free_a")
+            note("free_a", run)
 
         @pytest.mark.requirement("R-LOY-01")
         def test_second(run: Run):
-            note("second")
+            note("second", run)
 
         @pytest.mark.requirement("R-LOY-01")
         @pytest.mark.any_order
         def test_free_b(run: Run):
-            note("free_b")
+            note("free_b", run)
 
         @pytest.mark.requirement("R-LOY-01")
         @pytest.mark.any_order
-        def test_shares_the_module_fixture(account):
-            note("shares")
+        def test_shares_the_module_fixture(account, run: Run):
+            note("shares", run)
 
         @pytest.mark.requirement("R-LOY-01")
         def test_third(run: Run):
-            note("third")
+            note("third", run)
             by = {name: (thread, start, end) for name, thread, start, end in SEEN}
             in_order = ["first", "second", "shares", "third"]  # a module fixture keeps its user in the module's lane
             assert [name for name, *_ in SEEN if name in in_order] == in_order

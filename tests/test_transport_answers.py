@@ -191,3 +191,28 @@ def test_an_unparseable_retry_after_counts_as_absent(value: str) -> None:
 @given(st.one_of(st.text(), st.binary().map(lambda raw: raw.decode("latin-1"))))  # requests hands on Latin-1 text
 def test_retry_after_never_raises_and_stays_within_bounds(value: str) -> None:
     assert 0.0 <= retry_after(value) <= MAX_BACK_OFF
+
+
+def test_an_answer_the_run_deadline_cuts_is_the_deadline_not_the_services_silence() -> None:
+    """The run's deadline, the user's bound, cut the wait short: no availability finding, no breaker count."""
+    import socket as sockets
+    import threading
+
+    from conformance.transport import BoundedSession, Breakers, Limits, RunDeadline
+
+    listener = sockets.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    held: list = []  # the accepted connection stays open: the service reads and never answers
+
+    def hold() -> None:
+        held.append(listener.accept()[0])
+        held[0].recv(65536)
+
+    threading.Thread(target=hold, daemon=True).start()
+    limits = Limits(timeout=10.0, deadline=time.monotonic() + 0.5)
+    breakers = Breakers(limits)
+    with BoundedSession(limits, breakers) as session, pytest.raises(RunDeadline):
+        session.get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
+    assert breakers.in_a_row == 0
+    listener.close()
