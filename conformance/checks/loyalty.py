@@ -14,7 +14,8 @@ def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> b
     A success or a redirect with another status than the documented 200 is no error: the status rule judges it."""
     if response.status_code < 400:
         return NOT_APPLICABLE
-    media_type, _ = parse_media_type(header(response, "content-type") or "")
+    declared = header(response, "content-type")
+    media_type = parse_media_type(declared)[0] if declared else ""  # an absent type is no text/plain
     try:
         body = response.json()
     except ValueError:
