@@ -103,6 +103,23 @@ MUTATION_TARGETS: dict[str, tuple[str, ...]] = {
     ),
     "traceability": ("conformance.traceability.*",),
     "client-rules": ("conformance.client.rules.*",),
+    # Of the plugin, the functions that turn check results and test phases into records.
+    "bridge": tuple(
+        f"conformance.plugin.schemathesis_bridge.{function}__mutmut_*"
+        for function in (
+            "x__filter_failure",
+            "x__after_validate",
+            "x__advisory_only",
+            "x_applies",
+            "x_pass_requirements",
+            "x_failure_requirements",
+            "x__record",
+        )
+    ),
+    "phases": tuple(
+        f"conformance.plugin.phases.{function}__mutmut_*"
+        for function in ("x__classify", "x__suite_bug", "x__record_phase")
+    ),
 }
 # mutmut's exit codes of a mutant's test run. A timeout counts as killed (as mutmut counts it): the tests noticed.
 MUTANT_STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.judge import RunFacts, judge
+from conformance.judge import RunFacts, inconclusive_facts, judge
 from conformance.outcomes import ERROR, FAIL, PASS, SKIP, WARN, Record
 from conformance.requirements import Requirement
 
@@ -249,3 +249,137 @@ def test_a_rule_that_does_not_apply_to_the_declared_options_is_not_applicable_wi
     facts = RunFacts(answered=10, not_applicable={"M-2": "no request sent date_limit (optional)"})
     verdict = judge([record("M-1", PASS)], CATALOGUE, facts)
     assert verdict.verdict == "pass" and verdict.requirements["M-2"].status == "not-applicable"
+
+
+# --- the verdict's words, and what every verdict keeps ----------------------------------------------------------
+
+
+def test_every_verdict_keeps_its_requirements_and_its_inconclusive_facts() -> None:
+    facts = dict(answered=10, operations_without_success=("POST /p",))
+    for extra, verdict in [
+        ({"leaks": ("a.html", "b.json")}, "error"),
+        ({"interrupted": "the run was interrupted (Ctrl-C)"}, "inconclusive"),
+        ({"answered": 0, "unanswered_causes": {"timeout": 2}}, "error"),
+        ({"answered": 0}, "inconclusive"),
+        ({"credentialed_statuses": {401: 3}}, "inconclusive"),
+        ({"documented_statuses": {404: 5}}, "inconclusive"),
+        ({}, "fail"),
+    ]:
+        result = judge([*BOTH_PASS, record("M-1", FAIL)], CATALOGUE, RunFacts(**(facts | extra)))
+        assert result.verdict == verdict, extra
+        assert set(result.requirements) == set(CATALOGUE), extra
+        assert [fact.operation for fact in result.inconclusive] == ["POST /p"], extra
+
+
+@pytest.mark.parametrize(
+    "facts, reasons",
+    [
+        (
+            RunFacts(answered=10, leaks=("a.html", "b.json")),
+            ["a credential was found in a.html, b.json: the artefacts were withheld; please report this"],
+        ),
+        (
+            RunFacts(answered=0, unanswered_causes={"timeout": 2, "connection reset": 1}),
+            ["the target answered nothing (1 x connection reset, 2 x timeout)"],
+        ),
+        (RunFacts(answered=0), ["no request reached the target: the tests did not run"]),
+        (
+            RunFacts(answered=0, client=True, deadline_reached="the run deadline (60 s) was reached"),
+            ["the client sent no request to the sandbox: no rule was exercised", "the run deadline (60 s) was reached"],
+        ),
+        (
+            RunFacts(answered=8, credentialed_statuses={403: 5, 401: 3}, credential_env=("USER", "PASS")),
+            ["every request made with the configured credentials was refused (3 x 401, 5 x 403): check USER / PASS"],
+        ),
+        (
+            RunFacts(answered=8, credentialed_statuses={403: 8}),
+            ["every request made with the configured credentials was refused (8 x 403)"],
+        ),
+        (
+            RunFacts(answered=3, documented_statuses={404: 3}),
+            ["3 of 3 requests to documented paths got 404 and none succeeded: is the base URL right?"],
+        ),
+        (
+            RunFacts(answered=5, documented_statuses={404: 4, 422: 1}),  # exactly the share: misdirected
+            ["4 of 5 requests to documented paths got 404 and none succeeded: is the base URL right?"],
+        ),
+        (
+            RunFacts(answered=10, documented_statuses={404: 9, 300: 1}),  # a redirect is no success
+            ["9 of 10 requests to documented paths got 404 and none succeeded: is the base URL right?"],
+        ),
+    ],
+    ids=[
+        "leak",
+        "nothing-answered",
+        "nothing-sent",
+        "client-sent-nothing",
+        "refused",
+        "refused-403",
+        "3-of-3-404",
+        "share",
+        "redirect",
+    ],
+)
+def test_the_reasons_say_why_the_run_is_no_evidence(facts: RunFacts, reasons: list[str]) -> None:
+    assert judge([record("M-1", FAIL), record("M-2", PASS)], CATALOGUE, facts).reasons == reasons
+
+
+def test_a_few_404s_or_one_success_are_the_services_own() -> None:
+    for statuses in ({404: 2}, {404: 19, 299: 1}, {404: 3, 422: 1}):
+        facts = RunFacts(answered=20, documented_statuses=statuses)
+        assert judge([record("M-1", FAIL), record("M-2", PASS)], CATALOGUE, facts).verdict == "fail", statuses
+
+
+def test_a_failed_run_names_every_failed_requirement() -> None:
+    result = judge([record("M-1", FAIL), record("M-2", FAIL)], CATALOGUE, ANSWERED)
+    assert result.reasons == ["requirements failed: M-1, M-2"]
+
+
+def test_the_facts_that_keep_a_run_from_being_evidence_say_each_what_it_is() -> None:
+    catalogue = {"A-1": CATALOGUE["A-1"], **CATALOGUE}  # an advisory rule first: every mandatory one is still weighed
+    facts = RunFacts(
+        answered=10,
+        deadline_reached="the run deadline was reached",
+        incomplete_steps=("the client did not complete step 2: it exited with 1",),
+        operations_without_success=("POST /p",),
+    )
+    records = [record("M-1", ERROR, reason="setup failed: no identity")]  # M-2: nothing at all
+    result = judge(records, catalogue, facts)
+    assert [(f.text, f.requirement, f.operation) for f in result.inconclusive] == [
+        ("the run deadline was reached", None, None),
+        ("the client did not complete step 2: it exited with 1", None, None),
+        ("POST /p never answered a request with success, so its answers were never checked", None, "POST /p"),
+        ("mandatory requirement M-1 could not be established: setup failed: no identity", "M-1", None),
+        ("mandatory requirement M-2 was not tested", "M-2", None),
+    ]
+    assert result.reasons == [fact.text for fact in result.inconclusive]
+
+
+def test_an_error_with_no_finding_to_quote_is_still_named() -> None:
+    results = judge([record("M-1", PASS), record("M-2", PASS)], CATALOGUE, ANSWERED).requirements
+    results["M-2"].status, results["M-2"].findings = ERROR, []
+    facts = inconclusive_facts(results, ANSWERED)
+    assert [f.text for f in facts] == ["mandatory requirement M-2 could not be established: an error"]
+
+
+def test_a_result_says_which_tests_spoke_for_it_and_why_it_went_untested() -> None:
+    records = [record("M-1", PASS, test="t2"), record("M-1", PASS, test="t1"), record("M-1", WARN, test="t2")]
+    facts = RunFacts(answered=2, out_of_reach={"M-2": "1,000,000 requests a minute"})
+    result = judge(records, CATALOGUE, facts)
+    assert result.requirements["M-1"].tests == ["t1", "t2"]
+    assert result.requirements["M-1"].why_untested is None
+    assert result.requirements["M-2"].why_untested == "out of reach: 1,000,000 requests a minute"
+
+
+def test_a_verdict_counts_its_requirements_by_status() -> None:
+    result = judge([record("M-1", FAIL), record("A-1", FAIL), record("M-2", PASS)], CATALOGUE, ANSWERED)
+    assert result.counts() == {
+        "pass": 1,
+        "fail": 1,
+        "warn": 1,
+        "error": 0,
+        "not-tested": 1,
+        "not-applicable": 0,
+        "inconclusive": 0,
+    }
+    assert result.ids_with("fail") == ["M-1"] and result.ids_with("not-tested") == ["O-1"]

@@ -10,6 +10,9 @@ A check ends in one of three explicit acts:
 
 Falling off the end, returning anything else, or raising a rule the check did not declare with `@rules` is a suite
 bug (`SuiteBug`, exit 5), never a pass: `@rules` holds every check to this contract.
+
+A check of the suite is defined undecorated and registered right below its body (`name = check(name, "rule", ...)`):
+mutation testing (`nox -s mutants`) leaves decorated functions alone, and a check's body is what decides its passes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import schemathesis
 from schemathesis.core.failures import Failure
 from schemathesis.errors import FailureGroup
 
@@ -92,26 +96,39 @@ def rules(*names: str) -> Callable[[F], F]:
     """Declare the rules a check enforces, and hold it to the contract above."""
 
     def mark(func: F) -> F:
-        @functools.wraps(func)
         def contract(ctx: Any, response: Any, case: Any) -> bool | None:
-            try:
-                outcome = func(ctx, response, case)
-            except (RuleViolation, FailureGroup) as exc:
-                _declared(func.__name__, names, exc)
-                raise
-            if outcome is NOT_APPLICABLE:
-                return True
-            if isinstance(outcome, Examined):
-                if not hasattr(_notes, "by_check"):
-                    _notes.by_check = {}
-                _notes.by_check[func.__name__] = outcome.what
-                return None
-            raise SuiteBug(
-                f"check {func.__name__} ended without saying whether it examined the answer (it returned "
-                f"{outcome!r}): a check ends in `return examined(...)`, `return NOT_APPLICABLE`, or a raised rule"
-            )
+            return _held_to_contract(func, names, ctx, response, case)
 
+        functools.update_wrapper(contract, func)
         contract.rules = names  # type: ignore[attr-defined]
         return contract  # type: ignore[return-value]
 
     return mark
+
+
+def check(func: F, *names: str) -> F:
+    """Register `func` with schemathesis as a check of the rules `names`, held to the contract above."""
+    return schemathesis.check(rules(*names)(func))
+
+
+def _held_to_contract(
+    func: Callable[..., Any], names: tuple[str, ...], ctx: Any, response: Any, case: Any
+) -> bool | None:
+    """Run a check on an answer: `NOT_APPLICABLE` is schemathesis' skip, `examined(...)` its success (what was
+    examined noted for the pass records), a declared rule its failure; anything else a suite bug."""
+    try:
+        outcome = func(ctx, response, case)
+    except (RuleViolation, FailureGroup) as exc:
+        _declared(func.__name__, names, exc)
+        raise
+    if outcome is NOT_APPLICABLE:
+        return True
+    if isinstance(outcome, Examined):
+        if not hasattr(_notes, "by_check"):
+            _notes.by_check = {}
+        _notes.by_check[func.__name__] = outcome.what
+        return None
+    raise SuiteBug(
+        f"check {func.__name__} ended without saying whether it examined the answer (it returned "
+        f"{outcome!r}): a check ends in `return examined(...)`, `return NOT_APPLICABLE`, or a raised rule"
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from email.message import Message
 from typing import Any
 
-import schemathesis
 from schemathesis import Case, CheckContext, Response
 
 from ..ingest import raw_facts
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, check, examined, report
 
 
 def header(response: Response, name: str) -> str | None:
@@ -25,8 +24,6 @@ def parse_media_type(value: str) -> tuple[str, dict[str, str]]:
     return message.get_content_type(), params
 
 
-@schemathesis.check
-@rules("content-type-json")
 def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every answer with a body, errors included, says `Content-Type: application/json`."""
     if not response.content:
@@ -48,8 +45,9 @@ def json_content_type(ctx: CheckContext, response: Response, case: Case) -> bool
     return examined(f"Content-Type: {media_type}")
 
 
-@schemathesis.check
-@rules("charset-utf8")
+json_content_type = check(json_content_type, "content-type-json")
+
+
 def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The Content-Type names the UTF-8 charset (`application/json; charset=utf-8`, any case, trailing ';' ok)."""
     value = header(response, "content-type")
@@ -65,8 +63,9 @@ def utf8_charset_declared(ctx: CheckContext, response: Response, case: Case) -> 
     return examined("charset=utf-8")
 
 
-@schemathesis.check
-@rules("utf8-body")
+utf8_charset_declared = check(utf8_charset_declared, "charset-utf8")
+
+
 def utf8_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """The body is valid UTF-8 (Cyrillic as UTF-8 or \\u escapes, never a legacy code page)."""
     if not response.content:
@@ -82,6 +81,9 @@ def utf8_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
             f"{what} is not UTF-8: {snippet!r}. Encode the body as UTF-8 (Windows-1251 is a common cause).",
         )
     return examined(f"{len(response.content)} bytes of UTF-8")
+
+
+utf8_body = check(utf8_body, "utf8-body")
 
 
 def _utf8_error(response: Response) -> tuple[int, int | None] | None:
@@ -126,8 +128,6 @@ def non_string_scalars(value: Any, path: str = "$") -> list[tuple[str, Any]]:
     return [] if isinstance(value, str) else [(path, value)]
 
 
-@schemathesis.check
-@rules("string-scalars", "string-nulls")
 def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every elementary value at any depth of a JSON body is a string; a null only warns."""
     body = json_body(response)
@@ -155,3 +155,6 @@ def scalars_are_strings(ctx: CheckContext, response: Response, case: Case) -> bo
         )
     report(found)
     return examined("every elementary value is a string")
+
+
+scalars_are_strings = check(scalars_are_strings, "string-scalars", "string-nulls")

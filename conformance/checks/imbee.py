@@ -7,10 +7,9 @@ import datetime as dt
 import re
 from typing import Any
 
-import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, check, examined, report
 
 
 def _envelope(response: Response) -> dict[str, Any] | None:
@@ -39,8 +38,6 @@ def is_refusal_envelope(response: Any) -> bool:
     )
 
 
-@schemathesis.check
-@rules("envelope", "envelope-time")
 def imbee_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every answer, errors and unknown paths included, is {time: number >= 0, code: integer, message, body}."""
     envelope = _envelope(response)
@@ -74,8 +71,9 @@ def imbee_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | 
     return examined("the envelope {time, code, message, body}")
 
 
-@schemathesis.check
-@rules("error-code-zero", "error-message")
+imbee_envelope = check(imbee_envelope, "envelope", "envelope-time")
+
+
 def imbee_error_code(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """An answer with an error status carries a non-zero code (the suite's status policy) and a message.
 
@@ -106,6 +104,9 @@ def imbee_error_code(ctx: CheckContext, response: Response, case: Case) -> bool 
         )
     report(found)
     return examined(f"the {response.status_code} answer's code and message")
+
+
+imbee_error_code = check(imbee_error_code, "error-code-zero", "error-message")
 
 
 def is_real_date(value: object) -> bool:

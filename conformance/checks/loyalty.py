@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, RuleWarning, examined, report, rules
+from . import NOT_APPLICABLE, RuleViolation, RuleWarning, check, examined, report
 from .common import header, parse_media_type
 
 
-@schemathesis.check
-@rules("error-is-json", "error-object", "error-code-string")
 def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """Every error answer (4xx, 5xx) is the JSON object {"code": "...", "description": "..."}, both strings.
 
     A success or a redirect with another status than the documented 200 is no error: the status rule judges it."""
     if response.status_code < 400:
         return NOT_APPLICABLE
-    media_type, _ = parse_media_type(header(response, "content-type") or "")
+    declared = header(response, "content-type")
+    media_type = parse_media_type(declared)[0] if declared else ""  # an absent type is no text/plain
     try:
         body = response.json()
     except ValueError:
@@ -67,8 +65,9 @@ def loyalty_error_object(ctx: CheckContext, response: Response, case: Case) -> b
     return examined(f"the {response.status_code} answer's error object")
 
 
-@schemathesis.check
-@rules("single-card")
+loyalty_error_object = check(loyalty_error_object, "error-is-json", "error-object", "error-code-string")
+
+
 def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """A card search answers one `card` object at most, never an array or a list of cards."""
     if case.operation.definition.raw.get("operationId") != "findCard" or response.status_code != 200:
@@ -92,6 +91,9 @@ def at_most_one_card(ctx: CheckContext, response: Response, case: Case) -> bool 
     return examined("one card object")
 
 
+at_most_one_card = check(at_most_one_card, "single-card")
+
+
 BARCODE_LENGTHS = {"EAN_8": 8, "EAN_13": 13, "UPC_A": 12}  # the kinds with a digit count and a check digit
 
 
@@ -110,8 +112,6 @@ def barcode_problem(number: str, kind: str) -> str | None:
     return None if check == expected else f"{kind} {number} has check digit {check}, expected {expected}"
 
 
-@schemathesis.check
-@rules("barcode-consistency")
 def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """barcodeNumber fits barcodeType (length, check digit). The documents do not say so: a warning only."""
     if response.status_code != 200 or not response.content:
@@ -126,3 +126,6 @@ def barcode_consistent_with_type(ctx: CheckContext, response: Response, case: Ca
     if problem := barcode_problem(number, kind):
         raise RuleWarning("barcode-consistency", "barcodeNumber does not fit barcodeType", problem)
     return examined(f"{kind} {number}: length and check digit")
+
+
+barcode_consistent_with_type = check(barcode_consistent_with_type, "barcode-consistency")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import schemathesis
 from schemathesis import Case, CheckContext, Response
 
-from . import NOT_APPLICABLE, RuleViolation, examined, report, rules
+from . import NOT_APPLICABLE, RuleViolation, check, examined, report
 
 
-@schemathesis.check
-@rules("push-error-json", "push-error-shape")
 def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool | None:
     """An error answer is a JSON object shaped as the documents' example error answers show it: a string `status` and an
     `errors` array of strings (the example fixes the shape; its literal values stay the suite's advice)."""
@@ -52,3 +49,6 @@ def push_error_body(ctx: CheckContext, response: Response, case: Case) -> bool |
         )
     report(found)
     return examined(f"the {response.status_code} answer's error body {{status, errors}}")
+
+
+push_error_body = check(push_error_body, "push-error-json", "push-error-shape")

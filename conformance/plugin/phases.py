@@ -124,7 +124,11 @@ def _classify(exc: BaseException) -> tuple[str | None, str]:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+    _record_phase(item, call, outcome.get_result())  # a module function, which mutation testing can reach
+
+
+def _record_phase(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
+    """The record of one test phase (see the module's docstring), and the report shown as the record says."""
     marked = requirements_of(item)
     if report.when == "call" and marked:
         # On the report as well: it took a copy of the item's properties when it was made.

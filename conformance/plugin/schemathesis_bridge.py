@@ -32,47 +32,61 @@ def install(run: Run) -> None:
 
     validators: dict[tuple[str, int], Any] = {}
 
+    # The hooks only hand over: their bodies are module functions, which mutation testing can reach.
     @schema.hook
     def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
-        """Keep only failures of documented rules: an advisory finding is recorded as such and never stops a test."""
-        if isinstance(failure, RuleWarning):
-            _record(run, WARN, _rule_ids(run, (failure.rule,)), failure.rule, failure)
-            return False
-        check = failure.rule if isinstance(failure, RuleViolation) else next(iter(type(failure).checks), "")
-        if check == "response_schema_conformance":
-            if not response.content:  # a 0-byte body is not JSON, but `x-empty-body: allowed` answers may be empty
-                return _definition(run, case, response.status_code).get("x-empty-body") != "allowed"
-            found = _schema_failures(run, validators, case, response)
-            if found is None:
-                return True
-            if not found:  # the documented schema, read as JSON Schema 2020-12, holds: no failure
-                return False
-            ids = {i for failure_ids, _, _ in found for i in failure_ids}
-            return not _advisory_only(run, ids)  # recorded, every error, by after_validate
-        if isinstance(failure, RuleViolation):
-            ids = set(_rule_ids(run, (failure.rule,)))
-        elif check:
-            ids = set(failure_requirements(run, check, failure, case, response))
-        else:
-            return True
-        if _advisory_only(run, ids):
-            _record(run, FAIL, tuple(ids), check, failure, response.status_code)
-            return False
-        return True
+        return _filter_failure(run, validators, failure, case, response)
 
     @schema.hook
     def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
-        run.recorder.note_operation(case.operation.label, response.request, response.status_code)
-        for result in results:
-            if result.name == "response_schema_conformance" and _evaluate_schema(run, validators, case, response):
-                continue  # every error of the body recorded, and the evidence of the rest
-            if result.status == Status.SUCCESS:
-                if applies(run, result.name, case, response):
-                    what = examined_by(result.name) or f"{case.operation.label} answered {response.status_code}"
-                    _record(run, PASS, pass_requirements(run, result.name, case, response), result.name, examined=what)
-            elif result.failure is not None and not isinstance(result.failure, RuleWarning):
-                ids = failure_requirements(run, result.name, result.failure, case, response)
-                _record(run, FAIL, ids, result.name, result.failure, response.status_code)
+        _after_validate(run, validators, case, response, results)
+
+
+def _filter_failure(
+    run: Run, validators: dict[tuple[str, int], Any], failure: Failure, case: Any, response: Any
+) -> bool:
+    """Keep only failures of documented rules: an advisory finding is recorded as such and never stops a test."""
+    if isinstance(failure, RuleWarning):
+        _record(run, WARN, _rule_ids(run, (failure.rule,)), failure.rule, failure)
+        return False
+    check = failure.rule if isinstance(failure, RuleViolation) else next(iter(type(failure).checks), "")
+    if check == "response_schema_conformance":
+        if not response.content:  # a 0-byte body is not JSON, but `x-empty-body: allowed` answers may be empty
+            return _definition(run, case, response.status_code).get("x-empty-body") != "allowed"
+        found = _schema_failures(run, validators, case, response)
+        if found is None:
+            return True
+        if not found:  # the documented schema, read as JSON Schema 2020-12, holds: no failure
+            return False
+        ids = {i for failure_ids, _, _ in found for i in failure_ids}
+        return not _advisory_only(run, ids)  # recorded, every error, by after_validate
+    if isinstance(failure, RuleViolation):
+        ids = set(_rule_ids(run, (failure.rule,)))
+    elif check:
+        ids = set(failure_requirements(run, check, failure, case, response))
+    else:
+        return True
+    if _advisory_only(run, ids):
+        _record(run, FAIL, tuple(ids), check, failure, response.status_code)
+        return False
+    return True
+
+
+def _after_validate(
+    run: Run, validators: dict[tuple[str, int], Any], case: Any, response: Any, results: list[Any]
+) -> None:
+    """Every check run on an answer becomes records: a failure, or a pass where the check applied."""
+    run.recorder.note_operation(case.operation.label, response.request, response.status_code)
+    for result in results:
+        if result.name == "response_schema_conformance" and _evaluate_schema(run, validators, case, response):
+            continue  # every error of the body recorded, and the evidence of the rest
+        if result.status == Status.SUCCESS:
+            if applies(run, result.name, case, response):
+                what = examined_by(result.name) or f"{case.operation.label} answered {response.status_code}"
+                _record(run, PASS, pass_requirements(run, result.name, case, response), result.name, examined=what)
+        elif result.failure is not None and not isinstance(result.failure, RuleWarning):
+            ids = failure_requirements(run, result.name, result.failure, case, response)
+            _record(run, FAIL, ids, result.name, result.failure, response.status_code)
 
 
 def _advisory_only(run: Run, ids: set[str]) -> bool:
