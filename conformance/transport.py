@@ -409,6 +409,9 @@ class Breakers:
         self.per_test: dict[str, int] = {}
         self.per_operation: dict[str, int] = {}
         self.not_before = 0.0  # time.monotonic() before which no request is sent (a 429's Retry-After)
+        # Set by the run's Ctrl-C handler: every further request raises KeyboardInterrupt again, so a Ctrl-C that
+        # landed where Python swallows exceptions (a gc callback, a __del__: "Exception ignored in ...") still ends it.
+        self.ctrl_c = threading.Event()
         self.lock = threading.Lock()
         self.slots = Slots(concurrency)
         self.rank_of: Callable[[str], int] = lambda test: 0
@@ -527,6 +530,8 @@ class BoundedSession(requests.Session):
         test = self.current_test()
         operation = self.breakers.operation_of(str(request.method), urlsplit(str(request.url)).path)
         breakers = self.breakers
+        if breakers.ctrl_c.is_set():
+            raise KeyboardInterrupt
         with breakers.slots.held(breakers.rank_of(test)):  # first: a 429 that comes meanwhile holds this one too
             breakers.wait_for_rate_limit()
             refusal = breakers.refusal(test, operation)

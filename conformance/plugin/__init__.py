@@ -13,6 +13,8 @@ Its parts, one job each:
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -195,10 +197,27 @@ def seed_codec_tables(home: Path) -> None:
 
 class Interruption:
     """Ctrl-C: the run's user stopped it (the run deadline stops the session too, and says so on its own).
-    Registered per run: pytest's hook carries no config to find the run with."""
+    Registered per run: pytest's hook carries no config to find the run with.
+
+    Python raises KeyboardInterrupt wherever the main thread is when the signal comes, and where it comes inside a
+    gc callback or a finalizer Python prints "Exception ignored" and goes on: the handler also tells the run's
+    breakers, and every further request raises it again."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
+        self.previous: list[Any] = []  # the handler this one stands in for, while it does
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set a handler
+            self.previous.append(signal.signal(signal.SIGINT, self._ctrl_c))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        while self.previous:
+            signal.signal(signal.SIGINT, self.previous.pop() or signal.default_int_handler)
+
+    def _ctrl_c(self, signum: int, frame: Any) -> None:
+        self.run.breakers.ctrl_c.set()
+        raise KeyboardInterrupt
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         if isinstance(excinfo.value, pytest.Session.Interrupted):  # pytest stopping the session (the deadline)
