@@ -354,3 +354,58 @@ def test_a_finding_no_profile_maps_is_a_suite_bug_and_a_pass_it_maps_to_nothing_
     loyalty = Harness("loyalty")
     assert loyalty.validate("findCard", 200, CARD, checks=[probe_unmapped_pass]) == []
     assert loyalty.records() == []
+
+
+def test_a_body_that_is_not_json_stops_the_test_and_fails_the_rules_its_documented_answer_names() -> None:
+    loyalty = Harness("loyalty")
+    assert loyalty.validate("findCard", 200, raw=b"not json") == ["MalformedJson"]
+    loyalty = Harness("loyalty")  # the 422 answer is documented by reference (components/responses/Error)
+    assert sorted(loyalty.validate("sendQrCode", 422, raw=b"not json")) == ["MalformedJson", "RuleViolation"]
+    assert [r[:3] for r in loyalty.records(check="response_schema_conformance")] == [
+        ("fail", ("R-LOY-08", "R-LOY-09"), "response_schema_conformance")
+    ]
+
+
+def test_a_schema_breach_of_a_mandatory_rule_stops_the_test() -> None:
+    loyalty = Harness("loyalty")
+    assert sorted(loyalty.validate("sendQrCode", 422, {"code": "1"})) == ["JsonSchemaError", "RuleViolation"]
+    assert loyalty.records(check="response_schema_conformance") == [
+        (
+            "fail",
+            ("R-LOY-08", "R-LOY-09"),
+            "response_schema_conformance",
+            'POST /v1/promo/qrCode 422: at /: "description" is a required property',
+            "Response violates the schema at /",
+            "schema /",
+        )
+    ]
+
+
+def test_a_body_that_is_no_json_at_all_is_no_evidence_of_the_schema() -> None:
+    loyalty = Harness("loyalty")
+    loyalty.validate("findCard", 200, raw=b"<html>card</html>", content_type="text/html")
+    assert loyalty.records(check="response_schema_conformance") == []
+
+
+def test_advice_a_check_raises_as_a_violation_is_recorded_under_its_rule_and_does_not_stop_the_test() -> None:
+    push = Harness("push")  # the documents say only "JSON": application/json is the suite's advice on Push
+    refusal = {"status": "BAD_REQUEST", "errors": ["x"]}
+    assert push.validate("resetPassword", 400, refusal, content_type="text/plain; charset=utf-8") == []
+    assert push.records(check="content-type-json") == [
+        (
+            "fail",
+            ("R-PUSH-19",),
+            "content-type-json",
+            "Got `Content-Type: text/plain; charset=utf-8`; expected `application/json; charset=utf-8`.",
+            "Content-Type is not application/json",
+            "content-type-json: Content-Type is not application/json",
+        )
+    ]
+
+
+def test_an_invalid_request_accepted_fails_the_rule_of_the_check_where_the_profile_has_no_preference_rule() -> None:
+    loyalty = Harness("loyalty")  # Loyalty maps no `negative-data-preferred`: the check's own rule speaks
+    loyalty.validate("sendQrCode", 200, {}, mode=GenerationMode.NEGATIVE, body={"qrCode": "x"})
+    assert [
+        (s, ids, title) for s, ids, _, _, title, _ in loyalty.records(check="negative_data_rejection", status="fail")
+    ] == [("fail", ("R-LOY-38",), "Invalid request accepted with 200")]

@@ -334,6 +334,10 @@ def test_many_unexcused_findings_are_shown_five_at_a_time() -> None:
     assert decide(failed, policy(waiver(key="other")), TODAY).blocking == [
         f"R-LOY-09 failed: finding(s) not waived {shown} and 2 more"
     ]
+    six = verdict(requirement("R-LOY-09", "fail", "mandatory", *map(finding, keys[:6])), outcome="fail")
+    assert decide(six, policy(waiver(key="other")), TODAY).blocking == [
+        f"R-LOY-09 failed: finding(s) not waived {shown} and 1 more"
+    ]
     five = verdict(requirement("R-LOY-09", "fail", "mandatory", *map(finding, keys[:5])), outcome="fail")
     assert decide(five, policy(waiver(key="other")), TODAY).blocking == [
         f"R-LOY-09 failed: finding(s) not waived {shown}"
@@ -392,3 +396,10 @@ def test_a_baseline_warning_that_now_errors_blocks_and_one_that_still_warns_does
     assert not decide(verdict(errored), policy('block = "new"'), TODAY).passes
     warned = requirement("R-LOY-22", "warn", "advisory", finding("w1", "warn", baseline=known(was="warn")))
     assert decide(verdict(warned), policy('allow_warnings = false\nblock = "new"'), TODAY).passes
+
+
+def test_with_block_new_a_known_finding_excuses_no_new_one_beside_it() -> None:
+    both = requirement("R-LOY-09", "fail", "mandatory", finding("k1", baseline=known()), finding("k2"))
+    decision = decide(verdict(both, outcome="fail"), policy('block = "new"'), TODAY)
+    assert decision.blocking == ["R-LOY-09 failed: finding(s) neither known to the baseline nor waived k2 (title k2)"]
+    assert decision.notes == [f"R-LOY-09 finding k1: known in the baseline until {LATER}, team-a (ticket 12)"]

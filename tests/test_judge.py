@@ -169,6 +169,7 @@ def record(req: str, status: str, test: str = "t", check: str = "check", reason:
             id="an-outage-is-no-wrong-base-url",
         ),
         pytest.param(BOTH_PASS, RunFacts(answered=10, leaks=("loyalty.html",)), {}, "error", 5, id="leak-found"),
+        pytest.param([], RunFacts(), {"M-1": "not-tested"}, "inconclusive", 4, id="nothing-sent"),
         pytest.param(
             BOTH_PASS, RunFacts(answered=10, deadline_reached="deadline"), {}, "inconclusive", 4, id="deadline"
         ),
@@ -279,8 +280,8 @@ def test_every_verdict_keeps_its_requirements_and_its_inconclusive_facts() -> No
             ["a credential was found in a.html, b.json: the artefacts were withheld; please report this"],
         ),
         (
-            RunFacts(answered=0, unanswered_causes={"timeout": 2, "connection reset": 1}),
-            ["the target answered nothing (1 x connection reset, 2 x timeout)"],
+            RunFacts(answered=0, unanswered_causes={"timeout": 1, "connection reset": 2}),  # by cause, not count
+            ["the target answered nothing (2 x connection reset, 1 x timeout)"],
         ),
         (RunFacts(answered=0), ["no request reached the target: the tests did not run"]),
         (

@@ -75,6 +75,7 @@ def test_a_body_that_ran_to_its_end_passes_naming_what_it_examined() -> None:
     run = make_run()
     item = Item(run, "R-LOY-01", "R-LOY-03")
     run.recorder.examined("two callbacks a fixture gathered")
+    run.recorder.last_exchange = EXCHANGE  # a finding cites the exchange it judged; a pass cites none
     report = report_of(phase("call"))
     _record_phase(item, phase("call"), report)
     assert recorded(run) == [
