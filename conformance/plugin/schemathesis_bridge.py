@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
     from ..run import Run
 
 MESSAGE_LIMIT = 1500
+
+# The requirements whose findings `filter_failure` recorded and dropped on the answer being validated, per thread:
+# schemathesis then counts the check a success, and its pass must not claim the very rule that answer breached.
+_dropped = threading.local()
 
 
 def install(run: Run) -> None:
@@ -47,7 +52,9 @@ def _filter_failure(
 ) -> bool:
     """Keep only failures of documented rules: an advisory finding is recorded as such and never stops a test."""
     if isinstance(failure, RuleWarning):
-        _record(run, WARN, _rule_ids(run, (failure.rule,)), failure.rule, failure)
+        ids = _rule_ids(run, (failure.rule,))
+        _record(run, WARN, ids, failure.rule, failure)
+        _drop(response, ids)
         return False
     check = failure.rule if isinstance(failure, RuleViolation) else next(iter(type(failure).checks), "")
     if check == "response_schema_conformance":
@@ -68,8 +75,23 @@ def _filter_failure(
         return True
     if _advisory_only(run, ids):
         _record(run, FAIL, tuple(ids), check, failure, response.status_code)
+        _drop(response, ids)
         return False
     return True
+
+
+def _drop(response: Any, ids: Any) -> None:
+    """Note that the answer breached `ids` (recorded, then dropped as advice)."""
+    if getattr(_dropped, "response", None) is not response:
+        _dropped.response, _dropped.ids = response, set()
+    _dropped.ids.update(ids)
+
+
+def _breached(response: Any) -> set[str]:
+    """The requirements `_drop` noted for this answer, forgotten once read (the answer's validation is over)."""
+    ids: set[str] = _dropped.ids if getattr(_dropped, "response", None) is response else set()
+    _dropped.response, _dropped.ids = None, set()
+    return ids
 
 
 def _after_validate(
@@ -77,13 +99,16 @@ def _after_validate(
 ) -> None:
     """Every check run on an answer becomes records: a failure, or a pass where the check applied."""
     run.recorder.note_operation(case.operation.label, response.request, response.status_code)
+    breached = _breached(response)
     for result in results:
         if result.name == "response_schema_conformance" and _evaluate_schema(run, validators, case, response):
             continue  # every error of the body recorded, and the evidence of the rest
         if result.status == Status.SUCCESS:
             if applies(run, result.name, case, response):
                 what = examined_by(result.name) or f"{case.operation.label} answered {response.status_code}"
-                _record(run, PASS, pass_requirements(run, result.name, case, response), result.name, examined=what)
+                held = tuple(i for i in pass_requirements(run, result.name, case, response) if i not in breached)
+                if held:  # a check whose every finding was advice recorded above holds nothing on this answer
+                    _record(run, PASS, held, result.name, examined=what)
         elif result.failure is not None and not isinstance(result.failure, RuleWarning):
             ids = failure_requirements(run, result.name, result.failure, case, response)
             _record(run, FAIL, ids, result.name, result.failure, response.status_code)
