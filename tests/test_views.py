@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conformance.report import leaks
 from conformance.report.masking import MASK, Masker
-from conformance.report.views import MAX_DEPTH, WORK_FACTOR, WORK_FLOOR, views
+from conformance.report.views import MAX_DEPTH, WORK_FACTOR, WORK_FLOOR, View, _base64, _text_like, views
 
 SECRET = "Zq7-kx9W-Lm4"
 
@@ -160,3 +163,44 @@ def test_every_blob_of_a_long_text_is_read_and_the_work_stays_within_its_budget(
 def base64_views_of(text: str) -> int:
     """How many base64 runs of the text itself were decoded."""
     return sum(view.name == "base64" and view.depth == 1 for view in views(text))
+
+
+# Runs of base64 and hex characters beside escapes of every kind: where a decoded view reads a blob at all.
+_PIECES = ["QUJD", "REVG", "R0hJ", "4a", "0f", "+", "/", "=", "_", "-", "%41", "%2B", "\\u0041", "\\/", "\\n", "&amp;"]
+_PIECES += [
+    "&#65;",
+    " ",
+    '"',
+    "+",
+    "Zq7-kx9W-Lm4",
+    base64.b64encode(b"Zq7-kx9W-Lm4").decode(),
+    b"Zq7-kx9W-Lm4".hex(),
+]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+def test_a_decoded_view_skips_only_the_blobs_its_parent_already_gave(pieces: list[str]) -> None:
+    """A decoded view reads only the base64 and hex runs that overlap or touch a decoded piece; every other run
+    of it is the same run, at the same place, in its parent. So the views are those of reading every run of
+    every view, each (text, place) once."""
+    text = "".join(pieces)
+    seen = {(view.text, view.origin(0, len(view.text))) for view in views(text)}
+    for view in views(text):
+        if view.depth >= MAX_DEPTH:
+            continue
+        for blob in _every_blob(view):
+            assert (blob.text, blob.origin(0, len(blob.text))) in seen, (text, view.names(), blob.text)
+
+
+def _every_blob(view: View) -> list[View]:
+    """Every base64 or hex run of the view that reads as text, found the plain way: a search of the whole text."""
+    found = []
+    for match in re.finditer(r"[A-Za-z0-9+/_-]{11,}={0,2}", view.text):
+        data = _base64(match.group(0))
+        if data is not None and _text_like(data):
+            found.append(View("base64", data.decode("latin-1"), view, [(0, len(data), *match.span())], view.depth + 1))
+    for match in re.finditer(r"(?:[0-9a-fA-F]{2}){8,}", view.text):
+        if _text_like(data := bytes.fromhex(match.group(0))):
+            found.append(View("hex", data.decode("latin-1"), view, [(0, len(data), *match.span())], view.depth + 1))
+    return found

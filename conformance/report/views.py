@@ -35,12 +35,16 @@ LARGE_TEXT = 1024 * 1024  # past this, one level of decoding only: the work stay
 
 # Charsets whose bytes a secret may be found in, whatever a body says it is.
 CHARSETS = ("utf-8", "latin-1", "cp1251", "utf-16-le", "utf-16-be")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_ASCII_LOWER_BYTES = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
+# The Latin-1 bytes that read as text (`_text_like`): printable, or a line break or tab.
+_TEXT_BYTES = bytes(byte for byte in range(256) if chr(byte).isprintable() or chr(byte) in "\r\n\t")
 
 
 def fold(text: str) -> str:
     """ASCII letters lower-cased, nothing else: the length (and so every offset) never changes."""
-    return text.translate(_ASCII_LOWER)
+    # UTF-8 writes every other character with bytes past 0x7f only, so a byte table folds ASCII letters alone, some
+    # twenty times faster than str.translate (surrogatepass: a lone surrogate goes through as it is).
+    return text.encode("utf-8", "surrogatepass").translate(_ASCII_LOWER_BYTES).decode("utf-8", "surrogatepass")
 
 
 def charset_forms(secret: str) -> set[str]:
@@ -81,6 +85,20 @@ class View:
             view = view.parent
         return ", ".join(reversed(chain)) or self.name
 
+    def new_between(self, start: int, end: int) -> bool:
+        """Whether [start, end) overlaps or touches a decoded piece (always, for the text as it is): elsewhere this
+        view holds its parent's characters, unchanged and with the same neighbours."""
+        if self.parent is None:
+            return True
+        i = bisect.bisect_right(self._piece_starts(), end) - 1  # the last piece that starts at or before `end`
+        return i >= 0 and self.moves[i][1] >= start
+
+    def _piece_starts(self) -> list[int]:
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = self.__dict__["_starts"] = [move[0] for move in self.moves]
+        return starts
+
     def _to_parent(self, start: int, end: int) -> tuple[int, int]:
         return self._map(start, end=False), self._map(end - 1, end=True)
 
@@ -89,10 +107,7 @@ class View:
         position just past it. A character of a decoded piece comes from the whole piece."""
         if not self.moves:
             return index + end
-        starts = self.__dict__.get("_starts")
-        if starts is None:
-            starts = self.__dict__["_starts"] = [move[0] for move in self.moves]
-        i = bisect.bisect_right(starts, index) - 1
+        i = bisect.bisect_right(self._piece_starts(), index) - 1
         if i < 0:
             return index + end
         _, view_end, parent_start, parent_end = self.moves[i]
@@ -113,6 +128,8 @@ _FORM = re.compile(r"%([0-9a-fA-F]{2})|\+")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 _BASE64 = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")
 _HEX = re.compile(rf"(?:[0-9a-fA-F]{{2}}){{{MIN_HEX_RUN // 2},}}")
+_RUN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")  # base64's and hex's
+_RUN_STRETCH = re.compile(r"[A-Za-z0-9+/_=-]*")
 
 
 def _escape(match: re.Match[str]) -> str | None:
@@ -156,20 +173,20 @@ DECODINGS = (
 
 
 def _decode(parent: View, decoding: Decoding) -> View | None:
+    text, replace = parent.text, decoding.replace
     pieces: list[str] = []
     moves: list[tuple[int, int, int, int]] = []
-    position = length = 0
-    text = parent.text
+    position = shift = 0  # shift: how much longer the view is than the parent up to `position`
+    known: dict[str, str | None] = {}  # a report repeats the same few escapes thousands of times
     for match in decoding.pattern.finditer(text):
-        replacement = decoding.replace(match)
+        found = match.group(0)
+        replacement = known[found] if found in known else known.setdefault(found, replace(match))
         if replacement is None:
             continue
         start, end = match.span()
-        pieces.append(text[position:start])
-        length += start - position
-        pieces.append(replacement)
-        moves.append((length, length + len(replacement), start, end))
-        length += len(replacement)
+        pieces += (text[position:start], replacement)
+        moves.append((start + shift, start + shift + len(replacement), start, end))
+        shift += len(replacement) - (end - start)
         position = end
     if not moves:
         return None
@@ -178,26 +195,57 @@ def _decode(parent: View, decoding: Decoding) -> View | None:
 
 
 def _blobs(parent: View) -> Iterator[View]:
-    """Each base64 or hex run, decoded: a secret found inside one masks the whole run."""
+    """Each base64 or hex run, decoded: a secret found inside one masks the whole run.
+
+    Of a decoded view, only the runs that overlap or touch a decoded piece: any other run stands, with the same
+    characters on either side, in the view it was decoded from, whose blobs are the same views of the same place."""
     text = parent.text
-    for match in _BASE64.finditer(text):
-        run = match.group(0)
-        data = _base64(run) if len(run) <= MAX_BLOB else None
-        if data is not None and _text_like(data):
-            yield View("base64", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
-    for match in _HEX.finditer(text):
-        if len(match.group(0)) <= MAX_BLOB and _text_like(data := bytes.fromhex(match.group(0))):
-            yield View("hex", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+    for low, high in _run_windows(parent):
+        for match in _BASE64.finditer(text, low, high):
+            run = match.group(0)
+            if not parent.new_between(*match.span()):
+                continue
+            data = _base64(run) if len(run) <= MAX_BLOB else None
+            if data is not None and _text_like(data):
+                yield View("base64", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+        for match in _HEX.finditer(text, low, high):
+            if not parent.new_between(*match.span()):
+                continue
+            if len(match.group(0)) <= MAX_BLOB and _text_like(data := bytes.fromhex(match.group(0))):
+                yield View("hex", data.decode("latin-1"), parent, [(0, len(data), *match.span())], parent.depth + 1)
+
+
+def _run_windows(view: View) -> list[tuple[int, int]]:
+    """Where a run that overlaps or touches a decoded piece can be: each piece widened to the whole stretch of
+    run characters around it (a window starts and ends where no run can go on, so a search in it finds the runs
+    a search of the whole text finds there). The text as it is: one window, all of it."""
+    text = view.text
+    if view.parent is None:
+        return [(0, len(text))]
+    windows: list[tuple[int, int]] = []
+    covered = 0
+    for view_start, view_end, _, _ in view.moves:
+        if view_end <= covered and windows:
+            continue  # within the last window, which ends where no run goes on
+        low = view_start
+        while low > covered and text[low - 1] in _RUN_CHARACTERS:
+            low -= 1
+        covered = _RUN_STRETCH.match(text, view_end).end()
+        windows.append((low, covered))
+    return windows
 
 
 def _text_like(data: bytes) -> bool:
     """Whether decoded bytes read as text (a secret is text): most identifiers and words decode to noise."""
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
+    except UnicodeDecodeError:  # read as Latin-1, one character a byte: counted by a byte table
+        sample_bytes = data[:2048]
+        return bool(sample_bytes) and len(sample_bytes.translate(None, _TEXT_BYTES)) <= 0.1 * len(sample_bytes)
     sample = text[:2048]
-    return bool(sample) and sum(char.isprintable() or char in "\r\n\t" for char in sample) >= 0.9 * len(sample)
+    if sample.isprintable():
+        return bool(sample)
+    return sum(char.isprintable() or char in "\r\n\t" for char in sample) >= 0.9 * len(sample)
 
 
 def _base64(run: str) -> bytes | None:
