@@ -128,8 +128,8 @@ _FORM = re.compile(r"%([0-9a-fA-F]{2})|\+")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?")
 _BASE64 = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")
 _HEX = re.compile(rf"(?:[0-9a-fA-F]{{2}}){{{MIN_HEX_RUN // 2},}}")
-_RUN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")  # base64's and hex's
-_RUN_STRETCH = re.compile(r"[A-Za-z0-9+/_=-]*")
+_RUN_STRETCH = re.compile(r"[A-Za-z0-9+/_=-]*")  # the characters of base64 runs (hex's among them)
+_NOT_RUN = re.compile(r"[^A-Za-z0-9+/_=-]")
 
 
 def _escape(match: re.Match[str]) -> str | None:
@@ -227,9 +227,9 @@ def _run_windows(view: View) -> list[tuple[int, int]]:
     for view_start, view_end, _, _ in view.moves:
         if view_end <= covered and windows:
             continue  # within the last window, which ends where no run goes on
-        low = view_start
-        while low > covered and text[low - 1] in _RUN_CHARACTERS:
-            low -= 1
+        gap = text[covered:view_start][::-1]  # back from the piece, to the first character no run holds
+        stop = _NOT_RUN.search(gap)
+        low = view_start - (stop.start() if stop else len(gap))
         covered = _RUN_STRETCH.match(text, view_end).end()
         windows.append((low, covered))
     return windows
