@@ -14,8 +14,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.report import leaks
+from conformance.report import views as views_module
 from conformance.report.masking import MASK, Masker
-from conformance.report.views import MAX_DEPTH, WORK_FACTOR, WORK_FLOOR, View, _base64, _text_like, views
+from conformance.report.views import (
+    LARGE_TEXT,
+    MAX_BLOB,
+    MAX_DEPTH,
+    WORK_FACTOR,
+    WORK_FLOOR,
+    View,
+    _base64,
+    _text_like,
+    fold,
+    views,
+)
 
 SECRET = "Zq7-kx9W-Lm4"
 
@@ -204,3 +216,77 @@ def _every_blob(view: View) -> list[View]:
         if _text_like(data := bytes.fromhex(match.group(0))):
             found.append(View("hex", data.decode("latin-1"), view, [(0, len(data), *match.span())], view.depth + 1))
     return found
+
+
+def test_fold_lowers_ascii_letters_only_and_keeps_a_lone_surrogate() -> None:
+    assert fold("AbC-Z\u00c9\u0416") == "abc-z\u00c9\u0416"  # É and Ж are no ASCII letters
+    assert fold("\ud800Ab\udfff") == "\ud800ab\udfff"  # a lone surrogate (a JSON escape may decode to one)
+
+
+def test_a_secret_in_a_legacy_charset_inside_base64_is_masked() -> None:
+    secret = "\u041f\u0430\u0440\u043e\u043b\u044c-Zq7-kx9W"  # Пароль-Zq7-kx9W
+    run = base64.b64encode(secret.encode("cp1251")).decode()  # bytes that are no UTF-8
+    assert masked(f"token {run} end", secret) == f"token {MASK} end"
+
+
+@pytest.mark.parametrize(
+    "data, reads_as_text",
+    [
+        (b"line one\r\nline two\tend", True),  # line breaks and tabs are text
+        (b"abcdefgh\n\x01", True),  # 9 characters in 10 are text
+        (b"abcdefg\n\x01\x02", False),  # 8 in 10
+        (b"\x00\x01\x02\x03 ab", False),
+        (b"caf\xe9 word\x01", True),  # no UTF-8 (Latin-1): 9 bytes in 10 are text
+        (b"caf\xe9 wor\x01\x02", False),
+        (bytes(range(256)), False),
+        (b"", False),
+    ],
+)
+def test_decoded_bytes_read_as_text_when_nine_characters_in_ten_are(data: bytes, reads_as_text: bool) -> None:
+    assert _text_like(data) is reads_as_text
+
+
+def blob_views_of(text: str, name: str) -> int:
+    return sum(view.name == name and view.depth == 1 for view in views(text))
+
+
+def test_a_run_of_max_blob_characters_is_decoded_and_a_longer_one_is_not() -> None:
+    words = b"word " * (MAX_BLOB // 5 + 1)
+    assert blob_views_of(base64.b64encode(words[: MAX_BLOB // 4 * 3]).decode(), "base64") == 1  # MAX_BLOB chars
+    assert blob_views_of(base64.b64encode(words[: MAX_BLOB // 4 * 3 + 3]).decode(), "base64") == 0  # 4 more
+    assert blob_views_of(words[: MAX_BLOB // 2].hex(), "hex") == 1
+    assert blob_views_of(words[: MAX_BLOB // 2 + 1].hex(), "hex") == 0
+
+
+def test_new_between_is_whether_a_span_overlaps_or_touches_a_decoded_piece() -> None:
+    parent = View("as written", "0123%41789abcdef")
+    decoded = View("percent-encoded", "0123A789abcdef", parent, [(4, 5, 4, 7)], 1)
+    touching = {(0, 4): True, (0, 3): False, (4, 5): True, (5, 9): True, (6, 9): False}  # the piece is [4, 5)
+    assert {span: decoded.new_between(*span) for span in touching} == touching
+    assert parent.new_between(10, 12)  # the text as it is: every run is its own
+
+
+def test_a_run_beside_a_decoded_piece_is_read_past_runs_that_are_not() -> None:
+    """In one stretch of run characters, a run the parent already gave comes before the run a decoding made."""
+    # base64 of SECRET, WnE3LWt4OVctTG00, written with one character percent-encoded; hex of it likewise
+    assert masked("QUFBQUFBQUFBQUFB==WnE3LWt4%4FVctTG00") == f"QUFBQUFBQUFBQUFB=={MASK}"
+    assert masked("0011223344556677z5a71372d6b%37839572d4c6d34") == f"0011223344556677z{MASK}"
+    # two pieces in one stretch, the secret's piece in the next
+    assert masked("%41%42 WnE3LWt4%4FVctTG00") == f"%41%42 {MASK}"
+
+
+def test_the_work_budget_stops_a_text_whose_views_would_outgrow_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Escapes of escapes of every kind: their views together hold more characters than the budget allows."""
+    text = "%252541 &amp;amp;amp; \\\\\\\\u0041 +%2B%252B " * 500
+    monkeypatch.setattr(views_module, "WORK_FLOOR", 0)  # the budget in proportion to the text alone
+    monkeypatch.setattr(views_module, "WORK_FACTOR", 10**6)
+    unbounded = sum(len(view.text) for view in views(text))
+    monkeypatch.setattr(views_module, "WORK_FACTOR", WORK_FACTOR)
+    assert unbounded > WORK_FACTOR * len(text)
+    assert sum(len(view.text) for view in views(text)) <= WORK_FACTOR * len(text)
+
+
+def test_a_text_past_large_text_is_decoded_one_level_only() -> None:
+    twice = "%255A " * 3  # percent-encoding of percent-encoding
+    assert max(view.depth for view in views(twice)) == 2
+    assert max(view.depth for view in views(twice + " " * LARGE_TEXT)) == 1
