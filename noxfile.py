@@ -114,6 +114,8 @@ MUTATION_TARGETS: dict[str, tuple[str, ...]] = {
             "x_pass_requirements",
             "x_failure_requirements",
             "x__record",
+            "x__drop",
+            "x__breached",
         )
     ),
     "phases": tuple(
