@@ -7,6 +7,7 @@ maps stops the run as a suite bug."""
 from __future__ import annotations
 
 import json
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,6 +29,7 @@ from schemathesis.generation.meta import (
 )
 
 from conformance.checks import RuleViolation, examined, rules
+from conformance.plugin import schemathesis_bridge
 from conformance.plugin.phases import _suite_bug
 from conformance.plugin.schemathesis_bridge import MESSAGE_LIMIT, install
 from conformance.profiles import get_profile
@@ -194,6 +196,45 @@ def test_a_warning_is_recorded_as_a_warning_and_never_stops_the_test() -> None:
     assert loyalty.records(check="barcode_consistent_with_type") == [
         passed(("R-LOY-22",), "barcode_consistent_with_type", "EAN_13 4600000000008: length and check digit")
     ]  # the next answer, which holds, is a pass: what one answer breached is forgotten with it
+
+
+def test_two_warnings_on_one_answer_leave_neither_rule_a_pass_and_no_other_answer_inherits_them() -> None:
+    loyalty = Harness("loyalty")
+    barcode = {"barcodeNumber": "4600000000009", "barcodeType": "EAN_13"}  # the wrong check digit: R-LOY-22 warns
+    card = {"card": {"cardNumber": "2", "extra": None, "barcode": barcode}}  # a null: R-LOY-37 warns
+    assert loyalty.validate("findCard", 200, card) == []
+    assert sorted(r[1] for r in loyalty.records(status="warn")) == [("R-LOY-22",), ("R-LOY-37",)]
+    held = {i for r in loyalty.records(status="pass") for i in r[1]}
+    assert "R-LOY-10" in held and not held & {"R-LOY-22", "R-LOY-37"}  # what the answer breached, it did not hold
+
+    # A breach noted on another answer (one whose validation never reached its records) is not this answer's.
+    other = Response(200, {}, b"", requests.Request("GET", BASE + "/v1/card").prepare(), 0.0, True)
+    schemathesis_bridge._drop(other, ("R-LOY-19",))
+    loyalty.validate("findCard", 200, CARD)
+    assert passed(("R-LOY-19",), "at_most_one_card", "one card object") in loyalty.records(status="pass")
+
+
+def test_each_thread_keeps_its_own_note_of_what_its_answer_breached() -> None:
+    """The lanes validate answers on threads of their own: the first answer a fresh thread validates, with a
+    warning or without, is judged on what that answer showed."""
+    loyalty = Harness("loyalty")
+    card = {"card": {"cardNumber": "2", "barcode": {"barcodeNumber": "4600000000009", "barcodeType": "EAN_13"}}}
+    failures: list[BaseException] = []
+
+    def validate(answer: dict[str, Any]) -> None:
+        try:
+            loyalty.recorder.current_test = TEST  # the running test is each thread's own
+            loyalty.validate("findCard", 200, answer)
+        except BaseException as exc:
+            failures.append(exc)
+
+    for answer in (card, CARD):
+        thread = threading.Thread(target=validate, args=(answer,))
+        thread.start()
+        thread.join()
+    assert failures == []
+    assert [r[1] for r in loyalty.records(status="warn")] == [("R-LOY-22",)]
+    assert passed(("R-LOY-19",), "at_most_one_card", "one card object") in loyalty.records(status="pass")
 
 
 def test_a_failure_quotes_the_answer_masked_and_cites_the_exchange() -> None:
