@@ -10,13 +10,12 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import pytest
 from conftest import PASSWORD, USERNAME
 
 from conformance.plugin import Interruption
-from conformance.transport import BoundedSession, Breakers, Limits
+from conformance.transport import Breakers, Limits
 
 
 @pytest.mark.slow
@@ -45,21 +44,6 @@ def test_an_interrupted_run_says_it_was_interrupted_and_blames_nothing_on_the_se
     assert not any("never answered a request with success" in reason for reason in verdict["reasons"])
     assert "interrupted" in (tmp_path / "loyalty.html").read_text("utf-8")
     assert "Traceback" not in err
-
-
-def test_a_ctrl_c_python_swallowed_still_stops_the_run_at_its_next_request() -> None:
-    """Where the signal lands inside a gc callback or a finalizer, Python prints "Exception ignored" and goes on;
-    the handler has told the breakers, and the next request raises it again, before anything is sent."""
-    limits = Limits()
-    breakers = Breakers(limits)
-    observed: list[Any] = []
-    session = BoundedSession(limits, breakers, observer=lambda *exchange: observed.append(exchange))
-    handler = Interruption(SimpleNamespace(breakers=breakers))  # type: ignore[arg-type]
-    with pytest.raises(KeyboardInterrupt):
-        handler._ctrl_c(signal.SIGINT, None)  # the raise a gc callback would swallow
-    with pytest.raises(KeyboardInterrupt):
-        session.get("http://127.0.0.1:9/never-reached")
-    assert observed == []  # nothing was sent, nothing recorded against the service
 
 
 def test_the_run_restores_the_ctrl_c_handler_it_stood_in_for() -> None:

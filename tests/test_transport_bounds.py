@@ -8,11 +8,13 @@ import email.utils
 import gzip
 import io
 import re
+import signal
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from hostile.servers import raw_server, read_request
 from urllib3 import HTTPResponse
 
 from conformance import transport
+from conformance.plugin import Interruption
 from conformance.transport import (
     DEFAULT_BACK_OFF,
     MAX_BACK_OFF,
@@ -587,3 +590,18 @@ def test_a_body_broken_off_is_no_answer_and_says_why() -> None:
         read_body(Body(b"{}", reset), {})
     with pytest.raises(requests.exceptions.ContentDecodingError, match="decompressing"):
         read_body(Body(b"not gzip at all"), {}, ("Content-Encoding", "gzip"))
+
+
+def test_a_ctrl_c_python_swallowed_still_stops_the_run_at_its_next_request() -> None:
+    """Where the signal lands inside a gc callback or a finalizer, Python prints "Exception ignored" and goes on;
+    the handler has told the breakers, and the next request raises it again, before anything is sent."""
+    limits = Limits()
+    breakers = Breakers(limits)
+    observed: list[Any] = []
+    session = BoundedSession(limits, breakers, observer=lambda *exchange: observed.append(exchange))
+    handler = Interruption(SimpleNamespace(breakers=breakers))  # type: ignore[arg-type]
+    with pytest.raises(KeyboardInterrupt):
+        handler._ctrl_c(signal.SIGINT, None)  # the raise a gc callback would swallow
+    with pytest.raises(KeyboardInterrupt):
+        session.get("http://127.0.0.1:9/never-reached")
+    assert observed == []  # nothing was sent, nothing recorded against the service
