@@ -18,6 +18,8 @@ from conformance.profiles import get_profile
 PUSH = get_profile("push").spec
 IMBEE = get_profile("imbee").spec
 BASIC = {"authorization": "basic", "password": "current"}
+# The rules a single send is subject to, in the order the judgement examines them.
+SEND_RULES = ["C-PUSH-01", "C-PUSH-02", "C-PUSH-03", "C-PUSH-08", "C-PUSH-07", "C-PUSH-04", "C-PUSH-05"]
 CARD = {"target": "card"}
 
 
@@ -50,15 +52,7 @@ def findings(judgement: Any) -> list[tuple[str, str]]:
 
 def test_a_good_send_is_examined_on_every_rule_it_is_subject_to_and_passes() -> None:
     judgement = judge_push(request("sendPush", send()), BASIC, PUSH)
-    assert judgement.examined == [
-        "C-PUSH-01",
-        "C-PUSH-02",
-        "C-PUSH-03",
-        "C-PUSH-08",
-        "C-PUSH-07",
-        "C-PUSH-04",
-        "C-PUSH-05",
-    ]
+    assert judgement.examined == SEND_RULES
     assert judgement.findings == []
 
 
@@ -86,15 +80,7 @@ def test_a_request_without_basic_credentials_breaks_c_push_01_only(credentials: 
 def test_the_initial_password_serves_only_to_reset_it() -> None:
     initial = {"authorization": "basic", "password": "initial"}
     judgement = judge_push(request("sendPush", send()), initial, PUSH)
-    assert judgement.examined == [
-        "C-PUSH-01",
-        "C-PUSH-02",
-        "C-PUSH-03",
-        "C-PUSH-08",
-        "C-PUSH-07",
-        "C-PUSH-04",
-        "C-PUSH-05",
-    ]
+    assert judgement.examined == SEND_RULES
     assert [(finding.rule, finding.message) for finding in judgement.findings] == [
         (
             "C-PUSH-02",
