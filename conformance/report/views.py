@@ -229,8 +229,9 @@ def _run_windows(view: View) -> list[tuple[int, int]]:
             continue  # within the last window, which ends where no run goes on
         gap = text[covered:view_start][::-1]  # back from the piece, to the first character no run holds
         stop = _NOT_RUN.search(gap)
-        # A piece that began inside the last window starts its own where that one ended, at a character no run holds.
-        low = max(view_start - (stop.start() if stop else len(gap)), covered)
+        # A piece that starts inside the last window's run leaves a search from its start at most its own second
+        # character (an escape decodes to one or two) before that run's end: too few for a run to start there.
+        low = view_start - (stop.start() if stop else len(gap))
         covered = _RUN_STRETCH.match(text, view_end).end()
         windows.append((low, covered))
     return windows
